@@ -1,0 +1,3 @@
+from solidify.cli import main
+
+main()

@@ -1,0 +1,419 @@
+"""Read run logs (files, folders, stdin) into one step table.
+
+Every reader yields `(line, record)` pairs in the canonical shape; the
+BatchBuilder validates them in chunks, so memory while parsing is bounded by
+the chunk, not by the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from solidify.assess.records import BatchBuilder, Problems, Unreadable
+from solidify.assess.schema import RECORD_FIELDS, STEP_TABLE_MARKER, STEP_TABLE_SCHEMA
+from solidify.errors import InputError
+
+Progress = Callable[[int], None]
+
+# Ending -> reader name. Longest endings are tried first.
+EXTENSIONS = {
+    ".jsonl.gz": "jsonl",
+    ".ndjson.gz": "jsonl",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".csv": "csv",
+    ".parquet": "parquet",
+}
+STDIN = "-"
+_SNIFF = 8192
+
+
+@dataclass
+class Ingested:
+    """The step table and what was skipped on the way."""
+
+    table: pd.DataFrame
+    problems: Problems = field(default_factory=Problems)
+    files: list[str] = field(default_factory=list)
+
+
+def reader_for(path: str) -> str | None:
+    name = path.lower()
+    for ending in sorted(EXTENSIONS, key=len, reverse=True):
+        if name.endswith(ending):
+            return EXTENSIONS[ending]
+    return None
+
+
+def discover(paths: Sequence[str]) -> list[str]:
+    """Expand folders recursively (by extension) and check that every path exists."""
+    found: list[str] = []
+    for raw in paths:
+        if raw == STDIN:
+            found.append(STDIN)
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            inside = sorted(
+                str(p)
+                for p in path.rglob("*")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and reader_for(str(p))
+            )
+            if not inside:
+                known = ", ".join(EXTENSIONS)
+                raise InputError(f"folder holds no log files ({known})", file=raw)
+            found.extend(inside)
+        elif path.is_file():
+            if reader_for(raw) is None:
+                known = ", ".join(EXTENSIONS)
+                raise InputError(f"unknown file type; expected one of {known}", file=raw)
+            found.append(raw)
+        elif path.exists():
+            raise InputError("not a regular file", file=raw)
+        else:
+            raise InputError("no such file or folder", file=raw)
+    if not found:
+        raise InputError("no log files given")
+    return found
+
+
+def read_logs(
+    paths: Sequence[str],
+    *,
+    strict: bool = False,
+    progress: Progress | None = None,
+    stdin: IO[bytes] | None = None,
+) -> Ingested:
+    """Read every log named by `paths` into one step table."""
+    problems = Problems()
+    tables: list[pa.Table] = []
+    files = discover(paths)
+    for name in files:
+        tables.extend(read_file(name, problems, strict=strict, progress=progress, stdin=stdin))
+    table = pa.concat_tables(tables) if tables else STEP_TABLE_SCHEMA.empty_table()
+    return Ingested(table=to_frame(table), problems=problems, files=files)
+
+
+def read_file(
+    name: str,
+    problems: Problems,
+    *,
+    strict: bool = False,
+    progress: Progress | None = None,
+    stdin: IO[bytes] | None = None,
+) -> Iterator[pa.Table]:
+    """Yield validated step-table batches from one file (or stdin)."""
+    if name == STDIN:
+        data = (stdin or sys.stdin.buffer).read()
+        display = "<stdin>"
+        reader = _sniff_bytes(data, display)
+
+        def opener() -> IO[bytes]:
+            return io.BytesIO(data)
+
+    else:
+        display = name
+        reader = reader_for(name) or "jsonl"
+        gz = name.lower().endswith(".gz")
+        _check_content(name, gz)
+
+        def opener() -> IO[bytes]:
+            return gzip.open(name, "rb") if gz else open(name, "rb")
+
+    builder = BatchBuilder(display, problems, strict=strict)
+    if reader == "parquet":
+        yield from _read_parquet(opener, display, builder, progress)
+        return
+    with opener() as handle:
+        if reader == "jsonl":
+            records = _jsonl_records(handle, display, progress)
+        elif reader == "json":
+            records = _json_records(handle, display)
+        else:
+            records = _csv_records(handle, display, progress)
+        yield from builder.batches(records)
+
+
+def _check_content(name: str, gz: bool) -> None:
+    """Refuse empty and binary files with one clear line, before any parsing."""
+    try:
+        with open(name, "rb") as f:
+            head = f.read(_SNIFF)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=name) from None
+    if not head:
+        raise InputError("empty file", file=name)
+    if name.lower().endswith(".parquet"):
+        if not head.startswith(b"PAR1"):
+            raise InputError("not a Parquet file (no PAR1 header)", file=name)
+        return
+    if gz:
+        if not head.startswith(b"\x1f\x8b"):
+            raise InputError("not a gzip file", file=name)
+        try:
+            with gzip.open(name, "rb") as g:
+                head = g.read(_SNIFF)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"corrupt gzip data: {exc}", file=name) from None
+        if not head.strip():
+            raise InputError("empty file (after decompression)", file=name)
+    if b"\x00" in head:
+        raise InputError("binary file, not a text log", file=name)
+    if not head.strip():
+        raise InputError("empty file", file=name)
+
+
+def _sniff_bytes(data: bytes, display: str) -> str:
+    if not data.strip():
+        raise InputError("empty input", file=display)
+    if data.startswith(b"PAR1"):
+        return "parquet"
+    if data.startswith(b"\x1f\x8b"):
+        raise InputError("gzip data on stdin: decompress it first (zcat FILE | ...)", file=display)
+    if b"\x00" in data[:_SNIFF]:
+        raise InputError("binary data, not a text log", file=display)
+    first = data.lstrip()[:1]
+    if first == b"[":
+        return "json"
+    return "jsonl" if first == b"{" else "csv"
+
+
+def _loads(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        # The stdlib reads what orjson refuses on purpose (integers beyond 64 bits).
+        return json.loads(raw)
+
+
+def _jsonl_records(
+    handle: IO[bytes], display: str, progress: Progress | None
+) -> Iterator[tuple[int, Any]]:
+    seen_record = False
+    done = 0
+    for number, raw in enumerate(handle, 1):
+        done += len(raw)
+        if progress and number % 20_000 == 0:
+            progress(done)
+            done = 0
+        if not raw.strip():
+            continue
+        try:
+            record = _loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            if not seen_record:
+                _refuse_non_records(handle, display, raw, exc)
+            yield number, Unreadable(f"not valid JSON: {_short(exc)}")
+            continue
+        if not seen_record and not isinstance(record, dict):
+            raise InputError(
+                f"JSON that is not records: line 1 is {type(record).__name__}, "
+                "expected one JSON object per line",
+                file=display,
+            )
+        seen_record = True
+        yield number, record
+    if progress and done:
+        progress(done)
+
+
+def _refuse_non_records(handle: IO[bytes], display: str, first: bytes, exc: Exception) -> None:
+    """A first line that is not JSON: say whether the file is one JSON document instead."""
+    if first.lstrip()[:1] in (b"{", b"["):
+        rest = first + handle.read()
+        try:
+            doc = _loads(rest)
+        except (ValueError, UnicodeDecodeError):
+            pass
+        else:
+            raise InputError(
+                f"one JSON {type(doc).__name__} document, not JSON Lines records "
+                "(one object per line)",
+                file=display,
+            )
+    raise InputError(
+        f"line 1 is not valid JSON ({_short(exc)}); not a JSON Lines log", file=display
+    )
+
+
+def _json_records(handle: IO[bytes], display: str) -> Iterator[tuple[int, Any]]:
+    """A .json file holding an array of canonical records."""
+    try:
+        doc = _loads(handle.read())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"not valid JSON: {_short(exc)}", file=display) from None
+    if not isinstance(doc, list) or not doc or not all(isinstance(r, dict) for r in doc):
+        raise InputError(
+            "JSON that is not records: expected an array of step records", file=display
+        )
+    # A JSON array has no useful line numbers; the record's position stands in.
+    yield from enumerate(doc, 1)
+
+
+def _csv_records(
+    handle: IO[bytes], display: str, progress: Progress | None
+) -> Iterator[tuple[int, Any]]:
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text)
+    try:
+        header = next(reader)
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", file=display) from None
+    except csv.Error as exc:
+        raise InputError(f"not a CSV file: {exc}", file=display) from None
+    header = [h.strip() for h in header]
+    if not set(header) & {"workflow", "run_id", "step"}:
+        raise InputError(
+            "CSV header names none of workflow, run_id, step; not a step log", file=display, line=1
+        )
+    line = reader.line_num + 1
+    count = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except (csv.Error, UnicodeDecodeError) as exc:
+            yield line, Unreadable(f"unreadable CSV row: {_short(exc)}")
+            break
+        count += 1
+        if progress and count % 20_000 == 0:
+            progress(0)
+        if row and any(cell.strip() for cell in row):
+            yield line, _csv_row(dict(zip(header, row, strict=False)))
+        line = reader.line_num + 1
+
+
+def _csv_row(row: dict[str, str]) -> Any:
+    record: dict[str, Any] = {}
+    for key, cell in row.items():
+        if cell == "":
+            continue
+        kind = RECORD_FIELDS.get(key)
+        try:
+            if kind == "integer":
+                record[key] = int(cell) if cell.strip().lstrip("-").isdigit() else float(cell)
+            elif kind == "number":
+                record[key] = float(cell)
+            elif kind == "json":
+                record[key] = _json_cell(cell)
+            else:
+                record[key] = cell
+        except ValueError:
+            return Unreadable(f"expected {kind or 'a value'}, got {cell!r}", field=key)
+    return record
+
+
+def _json_cell(cell: str) -> Any:
+    """JSON text per the contract; a cell that is not JSON is taken as a plain string."""
+    try:
+        return _loads(cell.encode())
+    except ValueError:
+        return cell
+
+
+def _read_parquet(
+    opener: Callable[[], IO[bytes]],
+    display: str,
+    builder: BatchBuilder,
+    progress: Progress | None,
+) -> Iterator[pa.Table]:
+    try:
+        parquet = pq.ParquetFile(opener())
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"not a readable Parquet file: {_short(exc)}", file=display) from None
+    metadata = parquet.schema_arrow.metadata or {}
+    if metadata.get(STEP_TABLE_MARKER[0]) == STEP_TABLE_MARKER[1]:
+        # Written by `solidify ingest`: already validated, read it as it is.
+        for batch in parquet.iter_batches(batch_size=100_000):
+            table = pa.Table.from_batches([batch])
+            if progress:
+                progress(0)
+            yield table.select(STEP_TABLE_SCHEMA.names).cast(STEP_TABLE_SCHEMA)
+        return
+    names = set(parquet.schema_arrow.names)
+    if not names & {"workflow", "run_id", "step"}:
+        raise InputError("Parquet columns name none of workflow, run_id, step", file=display)
+    row = 0
+
+    def rows() -> Iterator[tuple[int, Any]]:
+        nonlocal row
+        for batch in parquet.iter_batches(batch_size=50_000):
+            for record in batch.to_pylist():
+                row += 1
+                for key in ("input", "output"):
+                    if isinstance(record.get(key), str):
+                        record[key] = _json_cell(record[key])
+                for key in ("started_at", "ended_at"):
+                    value = record.get(key)
+                    if hasattr(value, "isoformat"):
+                        record[key] = value.isoformat()
+                yield row, record
+
+    yield from builder.batches(rows())
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+CATEGORY_COLUMNS = ("workflow", "step", "kind", "status", "model", "provider", "source")
+
+
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """The step table as pandas: categories for the grouping keys, nullable integers."""
+    frame = table.to_pandas(
+        types_mapper={
+            pa.int64(): pd.Int64Dtype(),
+            pa.string(): pd.StringDtype(),
+        }.get
+    )
+    for name in CATEGORY_COLUMNS:
+        frame[name] = frame[name].astype("category")
+    frame["rollup"] = frame["rollup"].fillna(False).astype(bool)
+    return frame
+
+
+def from_frame(frame: pd.DataFrame) -> pa.Table:
+    data = frame.copy()
+    for name in CATEGORY_COLUMNS:
+        data[name] = data[name].astype(object).where(data[name].notna(), None)
+    return (
+        pa.Table.from_pandas(data, preserve_index=False)
+        .select(STEP_TABLE_SCHEMA.names)
+        .cast(STEP_TABLE_SCHEMA)
+    )
+
+
+def write_step_table(frame: pd.DataFrame, path: str, *, force: bool = False) -> None:
+    """Write the step table as Parquet, atomically; refuse to overwrite without force."""
+    from solidify.io import atomic_write
+
+    table = from_frame(frame)
+
+    def write(handle: IO[bytes]) -> None:
+        pq.write_table(table, handle, compression="zstd")
+
+    atomic_write(path, write, force=force, binary=True)
+
+
+def file_size(name: str) -> int:
+    return 0 if name == STDIN else os.path.getsize(name)

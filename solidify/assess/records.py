@@ -1,0 +1,274 @@
+"""Turn canonical records (dicts) into step-table batches, validating every field.
+
+The fast path converts whole columns with pyarrow and validates them in
+vectorised form; only a column that pyarrow refuses is walked value by value,
+so that each bad record is still named with its line and field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+import pandas as pd
+import pyarrow as pa
+
+from solidify.assess.schema import (
+    KINDS,
+    RECORD_FIELDS,
+    REQUIRED,
+    STATUSES,
+    STEP_TABLE_SCHEMA,
+)
+
+KNOWN_FIELDS = frozenset(RECORD_FIELDS) | {"rollup"}
+CHUNK_RECORDS = 50_000
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One record that was skipped, and why."""
+
+    file: str
+    line: int
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}: "
+        return where + (f"{self.field}: " if self.field else "") + self.message
+
+
+@dataclass
+class Problems:
+    """Skipped records: all counted, the first few kept for the message."""
+
+    keep: int = 20
+    count: int = 0
+    first: list[Problem] = field(default_factory=list)
+
+    def add(self, problem: Problem) -> None:
+        self.count += 1
+        if len(self.first) < self.keep:
+            self.first.append(problem)
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """Stands in for a record that could not even be parsed, so its line is still reported."""
+
+    message: str
+    field: str | None = None
+
+
+def canonical_json(value: Any) -> str | None:
+    """Compact JSON with sorted keys; None stays None (a missing value)."""
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        # orjson refuses integers beyond 64 bits; the stdlib does not.
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _is_integer(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, int):
+        return True
+    return isinstance(v, float) and math.isfinite(v) and v.is_integer()
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+_TYPE_CHECK = {
+    "string": (lambda v: isinstance(v, str), "expected a string"),
+    "integer": (_is_integer, "expected an integer"),
+    "number": (_is_number, "expected a number"),
+    "timestamp": (lambda v: isinstance(v, str), "expected an ISO 8601 timestamp string"),
+}
+_ARROW_TYPE = {"string": pa.string(), "integer": pa.int64(), "number": pa.float64()}
+
+
+def parse_timestamp(text: str) -> datetime:
+    """ISO 8601 to an aware UTC datetime; naive times are taken as UTC."""
+    text = text.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+class BatchBuilder:
+    """Collects (line, record) pairs and emits validated pyarrow tables."""
+
+    def __init__(self, source: str, problems: Problems, *, strict: bool = False) -> None:
+        self.source = source
+        self.problems = problems
+        self.strict = strict
+
+    def batches(self, records: Iterable[tuple[int, Any]]) -> Iterator[pa.Table]:
+        lines: list[int] = []
+        recs: list[Any] = []
+        for line, rec in records:
+            lines.append(line)
+            recs.append(rec)
+            if len(recs) >= CHUNK_RECORDS:
+                yield self.build(lines, recs)
+                lines, recs = [], []
+        if recs:
+            yield self.build(lines, recs)
+
+    def _problem(self, line: int, field_name: str | None, message: str) -> None:
+        from solidify.errors import InputError
+
+        if self.strict:
+            raise InputError(message, file=self.source, line=line, field=field_name)
+        self.problems.add(Problem(self.source, line, field_name, message))
+
+    def build(self, lines: list[int], recs: list[Any]) -> pa.Table:
+        n = len(recs)
+        found: dict[int, tuple[str | None, str]] = {}
+
+        def flag(i: int, field_name: str | None, message: str) -> None:
+            found.setdefault(i, (field_name, message))
+
+        for i, rec in enumerate(recs):
+            if isinstance(rec, Unreadable):
+                flag(i, rec.field, rec.message)
+                recs[i] = {}
+            elif not isinstance(rec, dict):
+                flag(i, None, f"record is not a JSON object (got {type(rec).__name__})")
+                recs[i] = {}
+
+        columns: dict[str, pa.Array] = {}
+        for name, kind in RECORD_FIELDS.items():
+            values = [r.get(name) for r in recs]
+            if kind == "json":
+                columns[name] = pa.array([canonical_json(v) for v in values], type=pa.string())
+                continue
+            columns[name] = self._typed_column(name, kind, values, flag)
+
+        self._check_values(columns, n, flag)
+        rollup = [bool(r.get("rollup")) for r in recs]
+        extra = [
+            canonical_json({k: v for k, v in r.items() if k not in KNOWN_FIELDS})
+            if not r.keys() <= KNOWN_FIELDS
+            else None
+            for r in recs
+        ]
+        table = pa.table(
+            {
+                **columns,
+                "rollup": pa.array(rollup, type=pa.bool_()),
+                "extra": pa.array(extra, type=pa.string()),
+                "source": pa.array([self.source] * n, type=pa.string()),
+                "line": pa.array(lines, type=pa.int64()),
+            }
+        )
+        if found:
+            # Reported in line order, so that --strict names the first bad line.
+            for i in sorted(found):
+                self._problem(lines[i], *found[i])
+            table = table.filter(pa.array([i not in found for i in range(n)]))
+        return finish_table(table)
+
+    def _typed_column(self, name: str, kind: str, values: list[Any], flag) -> pa.Array:
+        check, message = _TYPE_CHECK[kind]
+        arrow_type = _ARROW_TYPE.get(kind, pa.string())
+        try:
+            if kind == "integer" and any(isinstance(v, (bool, float)) for v in values):
+                raise pa.ArrowInvalid("needs the careful path")
+            return pa.array(values, type=arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+            clean = []
+            for i, v in enumerate(values):
+                if v is None or check(v):
+                    clean.append(int(v) if kind == "integer" and v is not None else v)
+                else:
+                    flag(i, name, f"{message}, got {_describe(v)}")
+                    clean.append(None)
+            return pa.array(clean, type=arrow_type)
+
+    def _check_values(self, columns: dict[str, pa.Array], n: int, flag) -> None:
+        for name in REQUIRED:
+            series = columns[name].to_pandas()
+            for i in _indices(series.isna()):
+                flag(i, name, "required field is missing")
+            for i in _indices(series.fillna("x").str.strip() == ""):
+                flag(i, name, "must not be empty")
+        for name, allowed in (("kind", KINDS), ("status", STATUSES)):
+            series = columns[name].to_pandas()
+            for i in _indices(series.notna() & ~series.isin(allowed)):
+                flag(i, name, f"must be one of {', '.join(allowed)}, got {series[i]!r}")
+        attempt = columns["attempt"].to_pandas()
+        for i in _indices(attempt.notna() & (attempt < 1)):
+            flag(i, "attempt", f"must be 1 or more, got {int(attempt[i])}")
+        for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
+            series = columns[name].to_pandas()
+            for i in _indices(series.notna() & (series < 0)):
+                flag(i, name, f"must not be negative, got {int(series[i])}")
+        for name in ("duration_ms", "cost_usd"):
+            series = columns[name].to_pandas()
+            for i in _indices(series.notna() & (series < 0)):
+                flag(i, name, f"must not be negative, got {series[i]}")
+        for name in ("started_at", "ended_at"):
+            columns[name] = self._timestamps(name, columns[name], flag)
+
+    def _timestamps(self, name: str, col: pa.Array, flag) -> pa.Array:
+        text = col.to_pandas()
+        parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+        failed = text.notna() & parsed.isna()
+        if failed.any():
+            # pandas wants one ISO layout per column; mixed layouts are parsed one by one.
+            for i in _indices(failed):
+                try:
+                    parsed.iloc[i] = parse_timestamp(text.iloc[i])
+                except (ValueError, TypeError):
+                    flag(i, name, f"not an ISO 8601 timestamp: {text.iloc[i]!r}")
+        return pa.array(parsed.dt.as_unit("us"), type=STEP_TABLE_SCHEMA.field(name).type)
+
+
+def _indices(mask: pd.Series) -> list[int]:
+    return [int(i) for i in mask.to_numpy().nonzero()[0]]
+
+
+def _describe(v: Any) -> str:
+    if isinstance(v, (dict, list)):
+        return "an object" if isinstance(v, dict) else "a list"
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def finish_table(table: pa.Table) -> pa.Table:
+    """Fill the contract's defaults: kind from model, status ok, attempt 1, duration."""
+    import pyarrow.compute as pc
+
+    model = table["model"]
+    kind = pc.if_else(
+        pc.is_null(table["kind"]),
+        pc.if_else(pc.is_null(model), pa.scalar("code"), pa.scalar("llm")),
+        table["kind"],
+    )
+    status = pc.fill_null(table["status"], "ok")
+    attempt = pc.fill_null(table["attempt"], 1)
+    span = pc.divide(
+        pc.cast(pc.microseconds_between(table["started_at"], table["ended_at"]), pa.float64()),
+        1000.0,
+    )
+    duration = pc.if_else(pc.is_null(span), table["duration_ms"], span)
+    table = table.set_column(table.schema.get_field_index("kind"), "kind", kind)
+    table = table.set_column(table.schema.get_field_index("status"), "status", status)
+    table = table.set_column(table.schema.get_field_index("attempt"), "attempt", attempt)
+    table = table.set_column(table.schema.get_field_index("duration_ms"), "duration_ms", duration)
+    return table.select(STEP_TABLE_SCHEMA.names).cast(STEP_TABLE_SCHEMA)
