@@ -223,7 +223,7 @@ def commit_message(rng: random.Random, cls: str, subject: str, refs: list[str]) 
 
 def classify_like_a_model(rng: random.Random, truth: str) -> str:
     # A judgment call: mostly right, sometimes not, and not readable off keywords.
-    if rng.random() < 0.8:
+    if rng.random() < 0.72:
         return truth
     return pick(rng, ["bug fix", "feature", "improvement"])
 
@@ -246,7 +246,21 @@ def release_cleanup(rng: random.Random, month: int) -> list[dict[str, Any]]:
                 "release_agent",
                 "agent",
                 {"repo": repo, "release": release},
-                f"Processed release {release} of {repo}.",
+                prose(
+                    rng,
+                    [
+                        [
+                            f"Done with {release}.",
+                            f"Release {release} of {repo} is processed.",
+                            f"I have finished the clean-up for {repo} {release}.",
+                        ],
+                        [
+                            "All referenced items were reviewed.",
+                            "Items were closed and reporters notified.",
+                            "Two items needed a closer look.",
+                        ],
+                    ],
+                ),
                 **sonnet,
                 prompt_tokens=2400,
             )

@@ -1,0 +1,713 @@
+"""Search the program space for the simplest program that reproduces the training examples.
+
+Families are tried from the simplest (a field of the input, a constant) to the
+richest (templates, patterns, arithmetic, rules, tables). Each family *learns*
+its candidates from the examples (a pattern, a threshold, a table) rather than
+enumerating blindly, and every candidate is scored on all training examples.
+A table is only credited for keys it saw at least twice, so that memorising
+unique inputs earns nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from solidify.assess.synthesis import regex
+from solidify.assess.synthesis.program import (
+    ALNUM,
+    CONVERSIONS,
+    STRING_CONVERSIONS,
+    Arith,
+    Concat,
+    Cond,
+    Const,
+    Convert,
+    Extract,
+    ExtractAll,
+    Get,
+    Lookup,
+    MapList,
+    Node,
+    Object,
+    Path,
+    Round,
+    Rules,
+    Token,
+    apply,
+    canonical,
+    size,
+    words,
+)
+
+MISSING = object()
+MAX_LEAVES = 160
+MAX_DEPTH = 5
+SCREEN = 64
+MAX_LABELS = 16
+MAX_RULES = 12
+
+
+def output_key(value: Any) -> str:
+    """Canonical JSON with integral floats as integers: 119.0 and 119 are the same output."""
+    return canonical(_integral(value))
+
+
+def _integral(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class Best:
+    node: Node | None = None
+    correct: int = -1
+    size: int = 0
+
+    def offer(self, node: Node, correct: int) -> None:
+        s = size(node)
+        if correct > self.correct or (correct == self.correct and s < self.size):
+            self.node, self.correct, self.size = node, correct, s
+
+
+class Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.end = time.perf_counter() + seconds
+
+    def passed(self) -> bool:
+        return time.perf_counter() > self.end
+
+
+def count_correct(node: Node, xs: Sequence[Any], keys: Sequence[str], need: int = 0) -> int:
+    """How many examples the program reproduces; stops early once `need` is out of reach."""
+    correct = 0
+    allowed_misses = len(keys) - need
+    misses = 0
+    for x, k in zip(xs, keys, strict=True):
+        ok, out = apply(node, x)
+        if ok and output_key(out) == k:
+            correct += 1
+        else:
+            misses += 1
+            if misses > allowed_misses:
+                return correct
+    return correct
+
+
+# ------------------------------------------------------------------ the input's leaves
+
+
+class Columns:
+    """Values of the input at each path, computed once per path."""
+
+    def __init__(self, xs: Sequence[Any]) -> None:
+        self.xs = xs
+        self._cache: dict[Path, list[Any]] = {}
+        self.paths = self._find_paths()
+
+    def _find_paths(self) -> list[Path]:
+        counts: Counter[Path] = Counter()
+        probe = self.xs[:50]
+        for x in probe:
+            for path in _walk(x, (), 0):
+                counts[path] += 1
+        need = max(1, len(probe) // 2)
+        paths = [p for p, c in counts.items() if c >= need]
+        paths.sort(key=lambda p: (len(p), [str(k) for k in p]))
+        return paths[:MAX_LEAVES]
+
+    def column(self, path: Path) -> list[Any]:
+        if path not in self._cache:
+            values = []
+            for x in self.xs:
+                ok, value = apply(Get(path), x)
+                values.append(value if ok else MISSING)
+            self._cache[path] = values
+        return self._cache[path]
+
+    def strings(self) -> list[Path]:
+        return [p for p in self.paths if _mostly(self.column(p), lambda v: isinstance(v, str))]
+
+    def numbers(self) -> list[Path]:
+        return [p for p in self.paths if all(_is_num(v) for v in self.column(p))]
+
+    def lists(self) -> list[Path]:
+        return [p for p in self.paths if _mostly(self.column(p), lambda v: isinstance(v, list))]
+
+
+def _walk(value: Any, path: Path, depth: int) -> Iterator[Path]:
+    yield path
+    if depth >= MAX_DEPTH:
+        return
+    if isinstance(value, dict):
+        for key in value:
+            yield from _walk(value[key], (*path, key), depth + 1)
+    elif isinstance(value, list) and value:
+        yield from _walk(value[0], (*path, 0), depth + 1)
+        if len(value) > 1:
+            yield from _walk(value[-1], (*path, -1), depth + 1)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _mostly(values: list[Any], test) -> bool:
+    hits = sum(1 for v in values if v is not MISSING and test(v))
+    return hits >= max(1, int(0.9 * len(values)))
+
+
+# ------------------------------------------------------------------ the search
+
+
+def solve(xs: Sequence[Any], ys: Sequence[Any], deadline: Deadline, depth: int = 0) -> Best:
+    """The best program for these examples: most reproduced, then smallest."""
+    keys = [output_key(y) for y in ys]
+    n = len(keys)
+    best = Best()
+    if n == 0:
+        return best
+    cols = Columns(xs)
+
+    def offer(node: Node, correct: int | None = None) -> bool:
+        if correct is None:
+            correct = count_correct(node, xs, keys, need=max(best.correct, 0))
+        best.offer(node, correct)
+        return best.correct == n
+
+    # 1. A field as it is (preferred over a constant it happens to equal).
+    for path in cols.paths:
+        column = cols.column(path)
+        correct = sum(
+            1 for v, k in zip(column, keys, strict=True) if v is not MISSING and output_key(v) == k
+        )
+        if correct:
+            offer(Get(path), correct)
+    if best.correct == n:
+        return best
+
+    # 2. A constant.
+    common, freq = Counter(keys).most_common(1)[0]
+    offer(Const(ys[keys.index(common)]), freq)
+    if best.correct == n or deadline.passed():
+        return best
+
+    # 3. A converted field.
+    for path in cols.paths:
+        column = cols.column(path)
+        for fn in CONVERSIONS:
+            node = Convert(fn, Get(path))
+            offer(node)
+    if best.correct == n or deadline.passed():
+        return best
+
+    kinds = Counter(_kind(y) for y in ys)
+    main_kind, main_count = kinds.most_common(1)[0]
+    if main_kind == "object" and main_count >= 0.9 * n and depth < MAX_DEPTH:
+        node = _solve_object(xs, ys, deadline, depth)
+        if node is not None and offer(node):
+            return best
+    if main_kind == "list" and main_count >= 0.9 * n and depth < MAX_DEPTH:
+        for node in _list_candidates(xs, ys, cols, deadline, depth):
+            if offer(node):
+                return best
+    if main_kind == "number" and main_count >= 0.9 * n:
+        for node in _arithmetic(cols, ys, keys, deadline):
+            offer(node)
+    if main_kind in ("string", "null") and kinds["string"] + kinds["null"] >= 0.9 * n:
+        for family in (_templates, _flashfill, _extractions):
+            if deadline.passed():
+                break
+            for node in family(cols, ys, keys):
+                offer(node)
+    if best.correct < n and not deadline.passed():
+        labels = len(set(keys))
+        if 2 <= labels <= MAX_LABELS and n >= 8:
+            node = learn_rules(cols, ys, keys, deadline)
+            if node is not None:
+                offer(node)
+            for node, credited in _lookups(cols, ys, keys):
+                best.offer(node, credited)
+    return best
+
+
+def _kind(y: Any) -> str:
+    if y is None:
+        return "null"
+    if isinstance(y, bool):
+        return "bool"
+    if _is_num(y):
+        return "number"
+    if isinstance(y, str):
+        return "string"
+    if isinstance(y, list):
+        return "list"
+    return "object" if isinstance(y, dict) else "other"
+
+
+# ------------------------------------------------------------------ objects and lists
+
+
+def _solve_object(xs, ys, deadline: Deadline, depth: int) -> Node | None:
+    shapes = Counter(tuple(sorted(y)) for y in ys if isinstance(y, dict))
+    fields, _ = shapes.most_common(1)[0]
+    if not fields:
+        return None
+    nodes = []
+    for name in fields:
+        sub = [
+            (x, y[name]) for x, y in zip(xs, ys, strict=True) if isinstance(y, dict) and name in y
+        ]
+        found = solve([x for x, _ in sub], [y for _, y in sub], deadline, depth + 1)
+        if found.node is None:
+            return None
+        nodes.append((name, found.node))
+    return Object(tuple(nodes))
+
+
+def _list_candidates(xs, ys, cols: Columns, deadline: Deadline, depth: int) -> Iterator[Node]:
+    for path in cols.lists():
+        column = cols.column(path)
+        pairs = [
+            (src, y)
+            for src, y in zip(column, ys, strict=True)
+            if isinstance(src, list) and isinstance(y, list) and len(src) == len(y)
+        ]
+        if len(pairs) < 0.9 * len(ys) or not any(pairs_ for pairs_, _ in pairs):
+            continue
+        item_xs = [e for src, _ in pairs for e in src][:2000]
+        item_ys = [e for _, y in pairs for e in y][:2000]
+        found = solve(item_xs, item_ys, deadline, depth + 1)
+        if found.node is not None and found.correct >= 0.9 * len(item_ys):
+            yield MapList(Get(path), found.node)
+    if all(isinstance(y, list) and all(isinstance(e, str) for e in y) for y in ys):
+        for path in cols.strings():
+            column = cols.column(path)
+            pairs = [
+                (t, e) for t, y in zip(column, ys, strict=True) if isinstance(t, str) for e in y
+            ]
+            if not pairs or sum(1 for t, e in pairs if e in t) < 0.9 * len(pairs):
+                continue
+            for pattern in regex.candidate_patterns(pairs, capture=False):
+                yield ExtractAll(Get(path), pattern)
+
+
+# ------------------------------------------------------------------ strings
+
+
+def _atoms(cols: Columns) -> list[tuple[Node, list[Any]]]:
+    """Values that may appear inside output text: string fields, their words, numbers."""
+    atoms: list[tuple[Node, list[Any]]] = []
+    for path in cols.paths:
+        column = cols.column(path)
+        if _mostly(column, lambda v: isinstance(v, str)):
+            atoms.append((Get(path), column))
+            for fn in STRING_CONVERSIONS:
+                node = Convert(fn, Get(path))
+                atoms.append(
+                    (
+                        node,
+                        [
+                            apply(node, x)[1] if v is not MISSING else None
+                            for x, v in zip(cols.xs, column, strict=True)
+                        ],
+                    )
+                )
+        elif _mostly(column, lambda v: _is_num(v) and not isinstance(v, bool)):
+            node = Convert("str", Get(path))
+            atoms.append((node, [apply(node, x)[1] for x in cols.xs]))
+    return atoms
+
+
+def _templates(cols: Columns, ys, keys) -> Iterator[Node]:
+    """Literal text around input values, read off a few pivot examples."""
+    atoms = _atoms(cols)
+    if not atoms:
+        return
+    n = len(ys)
+    for pivot in sorted({0, n // 3, (2 * n) // 3}):
+        y = ys[pivot]
+        if not isinstance(y, str) or not y:
+            continue
+        found: list[tuple[int, int, Node]] = []
+        taken = [False] * len(y)
+        ranked = sorted(
+            (
+                (node, values[pivot])
+                for node, values in atoms
+                if isinstance(values[pivot], str) and len(values[pivot]) >= 2
+            ),
+            key=lambda a: (-len(a[1]), size(a[0])),
+        )
+        for node, value in ranked:
+            start = y.find(value)
+            while start >= 0:
+                end = start + len(value)
+                if not any(taken[start:end]):
+                    for i in range(start, end):
+                        taken[i] = True
+                    found.append((start, end, node))
+                    break
+                start = y.find(value, start + 1)
+        if not found:
+            continue
+        found.sort()
+        parts: list[Node] = []
+        at = 0
+        for start, end, node in found:
+            if start > at:
+                parts.append(Const(y[at:start]))
+            parts.append(node)
+            at = end
+        if at < len(y):
+            parts.append(Const(y[at:]))
+        yield Concat(tuple(parts))
+
+
+def _flashfill(cols: Columns, ys, keys) -> Iterator[Node]:
+    """Output built from the letter/digit tokens of one input string, plus literal text."""
+    n = len(ys)
+    for path in cols.strings()[:20]:
+        column = cols.column(path)
+        for pivot in sorted({0, n // 2}):
+            text, y = column[pivot], ys[pivot]
+            if not isinstance(text, str) or not isinstance(y, str) or not y:
+                continue
+            tokens = ALNUM.findall(text)
+            for from_end in (False, True):
+                parts: list[Node] = []
+                used_token = False
+                at = 0
+                for match in ALNUM.finditer(y):
+                    if match.start() > at:
+                        parts.append(Const(y[at : match.start()]))
+                    piece = match.group(0)
+                    node = _token_for(piece, tokens, path, from_end)
+                    used_token |= not isinstance(node, Const)
+                    parts.append(node)
+                    at = match.end()
+                if at < len(y):
+                    parts.append(Const(y[at:]))
+                if used_token:
+                    yield Concat(tuple(_merge_consts(parts)))
+
+
+def _token_for(piece: str, tokens: list[str], path: Path, from_end: bool) -> Node:
+    for fn in (None, "upper", "lower", "capitalize"):
+        for i, tok in enumerate(tokens):
+            value = tok if fn is None else CONVERSIONS[fn](tok)
+            if value == piece:
+                index = i - len(tokens) if from_end else i
+                node: Node = Token(Get(path), index)
+                return node if fn is None else Convert(fn, node)
+    return Const(piece)
+
+
+def _merge_consts(parts: list[Node]) -> list[Node]:
+    merged: list[Node] = []
+    for part in parts:
+        if merged and isinstance(part, Const) and isinstance(merged[-1], Const):
+            merged[-1] = Const(merged[-1].value + part.value)
+        else:
+            merged.append(part)
+    return merged
+
+
+def _extractions(cols: Columns, ys, keys) -> Iterator[Node]:
+    """A pattern learned from where the answers sit inside an input string."""
+    for path in cols.strings():
+        column = cols.column(path)
+        pairs = [
+            (t, y)
+            for t, y in zip(column, ys, strict=True)
+            if isinstance(t, str) and isinstance(y, str)
+        ]
+        if not pairs or sum(1 for t, y in pairs if y and y in t) < 0.9 * len(pairs):
+            continue
+        for pattern in regex.candidate_patterns(pairs, capture=True):
+            yield Extract(Get(path), pattern)
+
+
+# ------------------------------------------------------------------ numbers
+
+
+def _decimals(ys) -> int | None:
+    """Rounding read off the outputs: the most decimals any output shows (None: not rounded)."""
+    most = 0
+    for y in ys:
+        if isinstance(y, float) and not y.is_integer():
+            text = repr(y)
+            if "e" in text:
+                return None
+            most = max(most, len(text.split(".")[1]))
+    return most if most <= 6 else None
+
+
+def _arithmetic(cols: Columns, ys, keys, deadline: Deadline) -> Iterator[Node]:
+    paths = cols.numbers()[:12]
+    if not paths:
+        return
+    y = np.array([float(v) if _is_num(v) else np.nan for v in ys])
+    terms: list[tuple[Node, np.ndarray]] = [
+        (Get(p), np.array([float(v) for v in cols.column(p)])) for p in paths
+    ]
+    consts = [(Const(1), np.ones_like(y)), (Const(100), np.full_like(y, 100.0))]
+    digits = _decimals(ys)
+    ops = ("+", "-", "*", "/")
+
+    def close(values: np.ndarray) -> int:
+        with np.errstate(all="ignore"):
+            if digits is None:
+                hit = np.isclose(values, y, rtol=1e-9, atol=1e-12)
+            else:
+                hit = np.abs(np.round(values, digits) - y) < 0.5 * 10.0**-digits
+        return int(np.sum(hit))
+
+    def wrap(node: Node) -> Node:
+        if digits is None:
+            return node
+        return Round(node, digits)
+
+    level1: list[tuple[Node, np.ndarray]] = list(terms)
+    with np.errstate(all="ignore"):
+        for a, va in terms:
+            for b, vb in terms + consts:
+                for op in ops:
+                    if a == b and op in "-/":
+                        continue
+                    level1.append((Arith(op, a, b), _np_op(op, va, vb)))
+                    if isinstance(b, Const) and op in "-/":
+                        level1.append((Arith(op, b, a), _np_op(op, vb, va)))
+    scored: list[tuple[int, int, Node]] = []
+    for node, values in level1:
+        scored.append((close(values), -size(node), node))
+        # A constant factor or offset read off the examples (tax rates, unit conversions).
+        with np.errstate(all="ignore"):
+            ratio = _nice(np.nanmedian(y / values))
+            offset = _nice(np.nanmedian(y - values))
+        for op, c in (("*", ratio), ("+", offset)):
+            if c is not None and c not in (0, 1):
+                node_c = Arith(op, node, Const(c))
+                scored.append((close(_np_op(op, values, c)), -size(node_c), node_c))
+    if not deadline.passed():
+        with np.errstate(all="ignore"):
+            for a, va in level1[len(terms) :]:
+                if deadline.passed():
+                    break
+                for b, vb in terms + consts:
+                    for op in ops:
+                        node = Arith(op, a, b)
+                        scored.append((close(_np_op(op, va, vb)), -size(node), node))
+    scored.sort(key=lambda s: (-s[0], -s[1]))
+    for _, _, node in scored[:5]:
+        yield wrap(node)
+
+
+def _np_op(op: str, a, b):
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    return a / b
+
+
+def _nice(value: float) -> float | None:
+    if not math.isfinite(value):
+        return None
+    for digits in range(0, 5):
+        rounded = round(value, digits)
+        if abs(rounded - value) <= 1e-9 * max(1.0, abs(value)):
+            return int(rounded) if digits == 0 else rounded
+    return None
+
+
+# ------------------------------------------------------------------ labels: rules and tables
+
+
+def learn_rules(cols: Columns, ys, keys, deadline: Deadline) -> Rules | None:
+    """A decision list learned greedily: each rule the purest, widest condition left."""
+    n = len(keys)
+    min_support = max(2, math.ceil(0.02 * n))
+    value_of = {k: y for k, y in zip(keys, ys, strict=True)}
+    features = _features(cols)
+    remaining = list(range(n))
+    rules: list[tuple[Cond, Any]] = []
+    while remaining and len(rules) < MAX_RULES and not deadline.passed():
+        labels = Counter(keys[i] for i in remaining)
+        if len(labels) == 1:
+            break
+        choice = _best_condition(features, remaining, keys, min_support)
+        if choice is None:
+            break
+        cond, label, covered = choice
+        rules.append((cond, value_of[label]))
+        covered_set = set(covered)
+        remaining = [i for i in remaining if i not in covered_set]
+    if not rules:
+        return None
+    rest = Counter(keys[i] for i in remaining) or Counter(keys)
+    default = value_of[rest.most_common(1)[0][0]]
+    # Drop trailing rules that say what the default says anyway.
+    while rules and output_key(rules[-1][1]) == output_key(default):
+        rules.pop()
+    return Rules(tuple(rules), default) if rules else None
+
+
+@dataclass
+class _Feature:
+    kind: str  # words, equals, number
+    path: Path
+    values: list[Any]
+
+
+def _features(cols: Columns) -> list[_Feature]:
+    out = []
+    for path in cols.paths:
+        column = cols.column(path)
+        present = [v for v in column if v is not MISSING]
+        if not present:
+            continue
+        distinct = {canonical(v) for v in present if not isinstance(v, (dict, list))}
+        if all(_is_num(v) for v in present) and len(distinct) > 2:
+            out.append(_Feature("number", path, column))
+        if (
+            distinct
+            and len(distinct) <= 20
+            and all(not isinstance(v, (dict, list)) for v in present)
+        ):
+            out.append(
+                _Feature(
+                    "equals", path, [canonical(v) if v is not MISSING else None for v in column]
+                )
+            )
+        if _mostly(column, lambda v: isinstance(v, str)) and len(distinct) > 20:
+            out.append(
+                _Feature(
+                    "words", path, [words(v) if isinstance(v, str) else frozenset() for v in column]
+                )
+            )
+    return out
+
+
+def _best_condition(features, remaining, keys, min_support):
+    best = None  # (score tuple, cond, label, covered)
+    preference = {"equals": 3, "number": 2, "words": 1}
+    for feature in features:
+        for cond, label, covered in _conditions(feature, remaining, keys, min_support):
+            hits = sum(1 for i in covered if keys[i] == label)
+            gain = hits - 3 * (len(covered) - hits)
+            score = (gain, preference[feature.kind], -len(str(cond.value)))
+            if best is None or score > best[0]:
+                best = (score, cond, label, covered)
+    return None if best is None else best[1:]
+
+
+def _pure(counter: Counter, total: int, min_support: int):
+    label, hits = counter.most_common(1)[0]
+    if hits >= min_support and hits >= 0.98 * total:
+        return label
+    return None
+
+
+def _conditions(feature: _Feature, remaining, keys, min_support):
+    if feature.kind in ("equals", "words"):
+        groups: dict[Any, list[int]] = defaultdict(list)
+        for i in remaining:
+            value = feature.values[i]
+            if feature.kind == "equals":
+                if value is not None:
+                    groups[value].append(i)
+            else:
+                for word in value:
+                    groups[word].append(i)
+        test = "equals" if feature.kind == "equals" else "has_word"
+        for value, members in groups.items():
+            if len(members) < min_support:
+                continue
+            label = _pure(Counter(keys[i] for i in members), len(members), min_support)
+            if label is not None:
+                yield Cond(test, Get(feature.path), value), label, members
+        return
+    ordered = sorted(
+        (i for i in remaining if _is_num(feature.values[i])), key=lambda i: feature.values[i]
+    )
+    if len(ordered) < 2 * min_support:
+        return
+    values = [feature.values[i] for i in ordered]
+    # Cuts between distinct values; for each direction, the widest pure side per label.
+    for direction in ("at_least", "below"):
+        seq = ordered[::-1] if direction == "at_least" else ordered
+        vals = values[::-1] if direction == "at_least" else values
+        counts: Counter = Counter()
+        best_for: dict[str, tuple[int, int]] = {}
+        for j, i in enumerate(seq):
+            counts[keys[i]] += 1
+            total = j + 1
+            at_boundary = j + 1 < len(seq) and vals[j + 1] != vals[j]
+            if not at_boundary:
+                continue
+            label, hits = counts.most_common(1)[0]
+            if hits >= min_support and hits >= 0.98 * total:
+                # A wider side must pay for each exception it lets in.
+                gain = hits - 3 * (total - hits)
+                if label not in best_for or gain > best_for[label][1]:
+                    best_for[label] = (total, gain)
+        for label, (total, _) in best_for.items():
+            inside, outside = vals[total - 1], vals[total]
+            lo, hi = (outside, inside) if direction == "at_least" else (inside, outside)
+            threshold = _round_between(lo, hi)
+            yield Cond(direction, Get(feature.path), threshold), label, seq[:total]
+
+
+def _round_between(lo: float, hi: float) -> float:
+    """The roundest number t with lo < t <= hi (thresholds people write: 1000, 200, 0.5)."""
+    span = hi - lo
+    magnitude = 10 ** math.floor(math.log10(max(abs(hi), abs(lo), 1e-9)))
+    step = magnitude
+    while step >= span * 1e-6 and step > 1e-9:
+        t = math.ceil(lo / step) * step
+        if t == lo:
+            t += step
+        if lo < t <= hi:
+            t = round(t, 10)
+            return int(t) if float(t).is_integer() else t
+        step /= 10
+    return hi
+
+
+def _lookups(cols: Columns, ys, keys) -> Iterator[tuple[Node, int]]:
+    """Tables from one small-domain field; credited only for keys seen twice or more."""
+    n = len(keys)
+    limit = max(2, min(64, n // 4))
+    for path in cols.paths:
+        column = cols.column(path)
+        if any(isinstance(v, (dict, list)) for v in column[:50]):
+            continue
+        groups: dict[str, Counter] = defaultdict(Counter)
+        for v, k in zip(column, keys, strict=True):
+            if v is not MISSING:
+                groups[canonical(v)][k] += 1
+        if not 2 <= len(groups) <= limit:
+            continue
+        value_of = {k: y for k, y in zip(keys, ys, strict=True)}
+        table = []
+        credited = 0
+        for key in sorted(groups):
+            label, hits = groups[key].most_common(1)[0]
+            table.append((key, value_of[label]))
+            if sum(groups[key].values()) >= 2:
+                credited += hits
+        yield Lookup(Get(path), tuple(table)), credited
