@@ -7,17 +7,16 @@ so that each bad record is still named with its line and field.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-import orjson
 import pandas as pd
 import pyarrow as pa
 
+from solidify.assess.canonical import canonical_json
 from solidify.assess.schema import (
     KINDS,
     RECORD_FIELDS,
@@ -64,17 +63,6 @@ class Unreadable:
 
     message: str
     field: str | None = None
-
-
-def canonical_json(value: Any) -> str | None:
-    """Compact JSON with sorted keys; None stays None (a missing value)."""
-    if value is None:
-        return None
-    try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-    except TypeError:
-        # orjson refuses integers beyond 64 bits; the stdlib does not.
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def _is_integer(v: Any) -> bool:

@@ -144,7 +144,7 @@ def synthesize(
     result.program = best.node
     result.train_coverage = best.correct / len(train)
     hits = 0
-    for (x, y), (x_text, y_text) in zip(held, held_text, strict=True):
+    for x, y in held:
         ok, got = apply(best.node, x)
         if ok and output_key(got) == output_key(y):
             hits += 1

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from solidify.assess.canonical import canonical_json
+
 Path = tuple[str | int, ...]
 
 
@@ -218,8 +220,6 @@ def get_path(value: Any, path: Path) -> Any:
 
 def canonical(value: Any) -> str:
     """The key used by lookups and by equality of outputs."""
-    from solidify.assess.records import canonical_json
-
     return canonical_json(value) or "null"
 
 
@@ -255,7 +255,7 @@ def run(node: Node, x: Any) -> Any:
         return arith(node.op, _number(run(node.left, x)), _number(run(node.right, x)))
     if isinstance(node, Round):
         value = _number(run(node.arg, x))
-        return round(value, node.digits) if node.digits > 0 else int(round(value))
+        return round(value, node.digits) if node.digits > 0 else round(value)
     if isinstance(node, Object):
         return {name: run(sub, x) for name, sub in node.fields}
     if isinstance(node, MapList):

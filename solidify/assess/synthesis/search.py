@@ -392,10 +392,9 @@ def _flashfill(cols: Columns, ys, keys) -> Iterator[Node]:
                 for match in ALNUM.finditer(y):
                     if match.start() > at:
                         parts.append(Const(y[at : match.start()]))
-                    piece = match.group(0)
-                    node = _token_for(piece, tokens, path, from_end)
-                    used_token |= not isinstance(node, Const)
-                    parts.append(node)
+                    for node in _decompose(match.group(0), tokens, path, from_end):
+                        used_token |= not isinstance(node, Const)
+                        parts.append(node)
                     at = match.end()
                 if at < len(y):
                     parts.append(Const(y[at:]))
@@ -403,15 +402,27 @@ def _flashfill(cols: Columns, ys, keys) -> Iterator[Node]:
                     yield Concat(tuple(_merge_consts(parts)))
 
 
-def _token_for(piece: str, tokens: list[str], path: Path, from_end: bool) -> Node:
+def _decompose(piece: str, tokens: list[str], path: Path, from_end: bool) -> list[Node]:
+    """Cover a run of letters and digits with input tokens (joined, as in "03112026"),
+    falling back to literal characters; the fewest parts win, tokens before literals."""
+    variants: list[tuple[str, Node]] = []
     for fn in (None, "upper", "lower", "capitalize"):
         for i, tok in enumerate(tokens):
             value = tok if fn is None else CONVERSIONS[fn](tok)
-            if value == piece:
-                index = i - len(tokens) if from_end else i
-                node: Node = Token(Get(path), index)
-                return node if fn is None else Convert(fn, node)
-    return Const(piece)
+            index = i - len(tokens) if from_end else i
+            node: Node = Token(Get(path), index)
+            variants.append((value, node if fn is None else Convert(fn, node)))
+    n = len(piece)
+    # best[i]: (cost, parts) covering piece[i:]
+    best: list[tuple[int, list[Node]]] = [(0, [])] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        options = [(2 + best[i + 1][0], [Const(piece[i]), *best[i + 1][1]])]
+        for value, node in variants:
+            if value and piece.startswith(value, i):
+                rest = best[i + len(value)]
+                options.append((1 + rest[0], [node, *rest[1]]))
+        best[i] = min(options, key=lambda o: o[0])
+    return _merge_consts(best[0][1])
 
 
 def _merge_consts(parts: list[Node]) -> list[Node]:
