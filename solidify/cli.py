@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from solidify import __version__
-from solidify.errors import SolidifyError
+from solidify.errors import GateFailed, InputError, SolidifyError
 
 if TYPE_CHECKING:
     from solidify.assess.ingest import Ingested
@@ -113,35 +113,127 @@ def ingest(logs: tuple[str, ...], strict: bool, out: str, force: bool) -> None:
     )
 
 
+def config_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        help="solidify.yaml with price overrides and thresholds (default: ./solidify.yaml).",
+    )(command)
+
+
+def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--step",
+        "steps",
+        multiple=True,
+        metavar="PATTERN",
+        help="Only show steps matching this glob (repeatable).",
+    )(command)
+    return click.option(
+        "--workflow",
+        "workflows",
+        multiple=True,
+        metavar="PATTERN",
+        help="Only assess workflows matching this glob (repeatable).",
+    )(command)
+
+
+def run_assessment(
+    logs: tuple[str, ...],
+    strict: bool,
+    config_path: str | None,
+    workflows: tuple[str, ...],
+    steps: tuple[str, ...],
+):
+    """Read logs and assess them, with progress on stderr when it is a terminal."""
+    from solidify.assess.assessment import assess
+    from solidify.assess.config import load_config
+
+    config = load_config(config_path)
+    result = load_logs(logs, strict)
+    show = sys.stderr.isatty()
+
+    def progress(label: str) -> None:
+        if show:
+            click.echo(f"\r\033[Kfinding code for {label}", nl=False, err=True)
+
+    assessment = assess(result.table, config, workflows=workflows, steps=steps, progress=progress)
+    if show:
+        click.echo("\r\033[K", nl=False, err=True)
+    for warning in assessment.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if workflows and not assessment.workflows:
+        raise InputError(f"no workflow matches {', '.join(workflows)}")
+    return assessment
+
+
 @cli.command()
 @logs_options
+@config_option
+@filter_options
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "markdown", "csv"]),
     default="text",
     show_default=True,
-    help="Output format.",
+    help="text for people, json for scripts (see the contract), markdown, or csv (a row per step).",
+)
+@click.option(
+    "--fail-under-stage",
+    type=click.IntRange(1, 4),
+    help="Exit 1 when a workflow is below this maturity stage (for CI).",
+)
+@click.option(
+    "--fail-over-replaceable",
+    type=click.FloatRange(0, 1),
+    help="Exit 1 when a workflow spends more than this share of its cost on replaceable steps.",
 )
 @handle_errors
-def assess(logs: tuple[str, ...], strict: bool, fmt: str) -> None:
-    """Score every step of every workflow in LOGS and recommend what to do with it."""
-    from solidify.assess.summary import summarise
+def assess(
+    logs: tuple[str, ...],
+    strict: bool,
+    config_path: str | None,
+    workflows: tuple[str, ...],
+    steps: tuple[str, ...],
+    fmt: str,
+    fail_under_stage: int | None,
+    fail_over_replaceable: float | None,
+) -> None:
+    """Score every step of every workflow in LOGS and recommend what to do with it.
 
-    result = load_logs(logs, strict)
-    summary = summarise(result.table)
+    Each AI step gets cost, failure rate and determinism, a search for code that
+    reproduces it (checked on held-out examples), and one of replace, cache,
+    downgrade, harden or keep. Each workflow gets its maturity stage and the next
+    steps to climb.
+    """
+    from solidify.reports import tables, text
+
+    assessment = run_assessment(logs, strict, config_path, workflows, steps)
     if fmt == "json":
-        import orjson
-
-        click.echo(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
+        click.echo(tables.to_json(assessment), nl=False)
+    elif fmt == "csv":
+        click.echo(tables.to_csv(assessment), nl=False)
+    elif fmt == "markdown":
+        click.echo(tables.to_markdown(assessment), nl=False)
     else:
-        for wf in summary["workflows"]:
-            click.echo(f"{wf['workflow']}: {wf['runs']} runs, {wf['executions']} executions")
-            for step in wf["steps"]:
-                click.echo(
-                    f"  {step['step']:<32} {step['kind']:<6} {step['executions']:>7} "
-                    f"executions {step['errors']:>5} errors"
-                )
+        click.echo(text.render(assessment), nl=False, color=sys.stdout.isatty() or None)
+    gate(assessment, fail_under_stage, fail_over_replaceable)
+
+
+def gate(assessment: Any, under_stage: int | None, over_replaceable: float | None) -> None:
+    failures = []
+    for w in assessment.workflows:
+        if under_stage is not None and w.maturity.level < under_stage:
+            failures.append(f"{w.workflow} is at stage {w.maturity.level}, below {under_stage}")
+        if over_replaceable is not None and w.replaceable_cost_share > over_replaceable:
+            failures.append(
+                f"{w.workflow} spends {w.replaceable_cost_share:.0%} of its cost on replaceable "
+                f"steps, over {over_replaceable:.0%}"
+            )
+    if failures:
+        raise GateFailed("; ".join(failures))
 
 
 def main() -> None:

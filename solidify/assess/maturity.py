@@ -1,0 +1,254 @@
+"""The four stages of the workflow-engineering journey, measured from the logs.
+
+The stage describes the workflow as it runs now, so it is measured on the
+latest `maturity_window_days` of its logs (all of them when there are no
+timestamps). The criteria and thresholds are in docs/maturity-model.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from solidify.assess.config import Thresholds
+from solidify.assess.model import Maturity, NextStep, StepAssessment
+
+AI_KINDS = ("llm", "agent")
+VALIDATION_NAME = re.compile(r"valid|verif|check|guard|schema|assert", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class WindowFacts:
+    """What the latest window of logs says about how the workflow runs."""
+
+    executions: int
+    ai_executions: int
+    code_executions: int
+    tool_executions: int
+    mechanical_ai_executions: int
+    ai_calls_first_failed: int
+    ai_calls_retried_after_failure: int
+    runs: int
+    runs_failed: int
+    run_shape_stability: float
+    validation_steps: tuple[str, ...]
+    declared: bool
+    start: str | None
+    end: str | None
+
+    @property
+    def ai_share(self) -> float:
+        return self.ai_executions / self.executions if self.executions else 0.0
+
+    @property
+    def code_share(self) -> float:
+        return self.code_executions / self.executions if self.executions else 0.0
+
+    @property
+    def mechanical_ai_share(self) -> float:
+        return self.mechanical_ai_executions / self.ai_executions if self.ai_executions else 0.0
+
+    @property
+    def retry_coverage(self) -> float | None:
+        if not self.ai_calls_first_failed:
+            return None
+        return self.ai_calls_retried_after_failure / self.ai_calls_first_failed
+
+    @property
+    def run_failure_rate(self) -> float:
+        return self.runs_failed / self.runs if self.runs else 0.0
+
+
+def window(table: pd.DataFrame, days: int) -> pd.DataFrame:
+    """The rows of the latest `days` days of this workflow's logs."""
+    started = table["started_at"]
+    if started.isna().all() or days <= 0:
+        return table
+    end = started.max()
+    return table[started.isna() | (started >= end - pd.Timedelta(days=days))]
+
+
+def window_facts(
+    rows: pd.DataFrame,
+    replace_steps: set[str],
+    *,
+    declared: bool,
+) -> WindowFacts:
+    kind = rows["kind"].astype(str)
+    is_ai = kind.isin(AI_KINDS)
+    order = rows.sort_values(
+        ["run_id", "step", "started_at", "source", "line"], na_position="first"
+    )
+    attempt = order["attempt"].astype("int64")
+    key = order["run_id"].astype(str) + "\0" + order["step"].astype(str)
+    new_call = (attempt == 1) | (key != key.shift())
+    call = new_call.cumsum()
+    per_call = (
+        pd.DataFrame(
+            {
+                "run": order["run_id"].astype(str).to_numpy(),
+                "ai": order["kind"].astype(str).isin(AI_KINDS).to_numpy(),
+                "ok": (order["status"] == "ok").to_numpy(),
+                "call": call.to_numpy(),
+            }
+        )
+        .groupby("call")
+        .agg(
+            run=("run", "first"),
+            ai=("ai", "first"),
+            first_ok=("ok", "first"),
+            last_ok=("ok", "last"),
+            attempts=("ok", "size"),
+        )
+    )
+    ai_calls = per_call[per_call["ai"]]
+    first_failed = ai_calls[~ai_calls["first_ok"]]
+    failed_runs = per_call.loc[~per_call["last_ok"], "run"].nunique()
+    shapes = rows.groupby("run_id", observed=True)["step"].agg(lambda s: frozenset(s.astype(str)))
+    stability = float(shapes.value_counts(normalize=True).iloc[0]) if len(shapes) else 1.0
+    code_steps = rows.loc[kind == "code", "step"].astype(str).unique()
+    started = rows["started_at"].dropna()
+    return (
+        WindowFacts(
+            executions=len(rows),
+            ai_executions=int(is_ai.sum()),
+            code_executions=int((kind == "code").sum()),
+            tool_executions=int((kind == "tool").sum()),
+            mechanical_ai_executions=int(
+                (is_ai & rows["step"].astype(str).isin(replace_steps)).sum()
+            ),
+            ai_calls_first_failed=len(first_failed),
+            ai_calls_retried_after_failure=int((first_failed["attempts"] > 1).sum()),
+            runs=int(rows["run_id"].nunique()),
+            runs_failed=int(failed_runs),
+            run_shape_stability=stability,
+            validation_steps=tuple(sorted(s for s in code_steps if VALIDATION_NAME.search(s))),
+            declared=declared,
+            start=started.min().isoformat() if len(started) else None,
+            end=started.max().isoformat() if len(started) else None,
+        )
+        if len(rows)
+        else WindowFacts(0, 0, 0, 0, 0, 0, 0, 0, 0, 1.0, (), declared, None, None)
+    )
+
+
+def stage(facts: WindowFacts, steps: list[StepAssessment], th: Thresholds) -> Maturity:
+    """The stage, the reasons for it, and the concrete next steps with their savings."""
+    reasons: list[str] = []
+    ai_pct = f"{facts.ai_share:.0%} of executions are LLM or agent calls"
+    retry = facts.retry_coverage
+    reliable = (retry is None or retry >= th.retry_coverage) and (
+        facts.run_failure_rate <= th.stage3_run_failure_rate
+    )
+    validated = bool(facts.validation_steps) or not _soft_failing(steps)
+    if facts.code_share < th.code_share:
+        level = 1
+        reasons.append(
+            f"{ai_pct} and {facts.code_share:.0%} are code: an agent or a chain of model calls "
+            "does everything, mechanical work included"
+        )
+    elif facts.mechanical_ai_share >= th.mechanical_ai_share:
+        level = 2
+        reasons.append(
+            f"{facts.code_share:.0%} of executions are code, but {facts.mechanical_ai_share:.0%} "
+            "of AI executions are in steps that code can reproduce"
+        )
+    elif not reliable or not validated:
+        level = 2
+        reasons.append(
+            "AI is used only where it is needed, but the orchestration does not yet "
+            "make it reliable:"
+        )
+        if retry is not None and retry < th.retry_coverage:
+            reasons.append(f"only {retry:.0%} of failed AI calls were retried")
+        if facts.run_failure_rate > th.stage3_run_failure_rate:
+            reasons.append(f"{facts.run_failure_rate:.0%} of runs still fail after retries")
+        if not validated:
+            reasons.append("AI outputs break their usual shape and no validation step is logged")
+    else:
+        level = 3
+        reasons.append(
+            f"AI is used only where judgment is needed ({ai_pct}; none of them in steps code "
+            "can reproduce)"
+        )
+        if retry is not None:
+            reasons.append(f"{retry:.0%} of failed AI calls were retried")
+        if facts.validation_steps:
+            reasons.append("outputs are validated by " + ", ".join(facts.validation_steps))
+        if facts.declared and facts.run_shape_stability >= 0.9:
+            level = 4
+            reasons.append(
+                f"the workflow is a declared definition, and {facts.run_shape_stability:.0%} of "
+                "runs follow the same steps"
+            )
+    metrics = {
+        "window_start": facts.start,
+        "window_end": facts.end,
+        "executions": facts.executions,
+        "ai_execution_share": round(facts.ai_share, 4),
+        "code_execution_share": round(facts.code_share, 4),
+        "mechanical_ai_share": round(facts.mechanical_ai_share, 4),
+        "retry_coverage": None if retry is None else round(retry, 4),
+        "run_failure_rate": round(facts.run_failure_rate, 4),
+        "run_shape_stability": round(facts.run_shape_stability, 4),
+        "validation_steps": list(facts.validation_steps),
+        "declared": facts.declared,
+    }
+    return Maturity(level, reasons, metrics, next_steps(level, facts, steps, th))
+
+
+def _soft_failing(steps: list[StepAssessment]) -> bool:
+    return any(s.is_ai and s.failure.get("soft_failure_rate", 0) >= 0.05 for s in steps)
+
+
+def next_steps(
+    level: int, facts: WindowFacts, steps: list[StepAssessment], th: Thresholds
+) -> list[NextStep]:
+    """What would move the workflow to the next stage, most valuable first."""
+    out: list[NextStep] = []
+    by_value = sorted(
+        (s for s in steps if s.is_ai and s.recommendation.action not in (None, "keep")),
+        key=lambda s: (
+            -(s.recommendation.savings.per_month_usd or s.recommendation.savings.observed_usd or 0)
+        ),
+    )
+    for s in by_value:
+        rec = s.recommendation
+        if rec.action == "replace" and level <= 3:
+            text = f"Replace {s.step} with code ({s.synthesis.strategy}): {s.synthesis.description}"
+        elif rec.action == "harden" and level <= 3:
+            text = f"Harden {s.step}: {rec.reasons[0]}"
+        elif rec.action in ("cache", "downgrade"):
+            text = f"{rec.action.capitalize()} {s.step}: {rec.reasons[0]}"
+        else:
+            continue
+        out.append(NextStep(rec.action, text, s.step, rec.savings.per_month_usd))
+    if level == 1:
+        out.append(
+            NextStep(
+                "structure",
+                "Take fetching, matching and closing out of the agent: call those tools from code "
+                "and keep the model for the steps that need judgment",
+            )
+        )
+    if level <= 2 and facts.retry_coverage is not None and facts.retry_coverage < th.retry_coverage:
+        out.append(NextStep("retry", "Retry failed AI calls with backoff in the orchestration"))
+    if level <= 2 and not facts.validation_steps:
+        out.append(
+            NextStep(
+                "validate",
+                "Validate AI outputs in code (schema, allowed labels) "
+                "before the next step uses them",
+            )
+        )
+    if level == 3:
+        out.append(
+            NextStep(
+                "declare",
+                "Declare the workflow as a definition an orchestrator runs (for example a Kestra "
+                "flow), and name it under `declared:` in solidify.yaml",
+            )
+        )
+    return out

@@ -1,0 +1,235 @@
+"""The assessment as data: what `assess` computes and every report renders."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from solidify.assess.synthesis.engine import Synthesis
+
+STAGE_NAMES = {1: "Pure AI", 2: "Hybrid", 3: "Orchestrated", 4: "Composable"}
+ACTIONS = ("replace", "cache", "downgrade", "harden", "keep")
+
+
+def _num(value: float | None, digits: int = 6) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return round(float(value), digits)
+
+
+@dataclass
+class Money:
+    """A saving over the logged period, per 1 000 runs and per month at the observed rate."""
+
+    observed_usd: float | None = None
+    per_1000_runs_usd: float | None = None
+    per_month_usd: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "observed_usd": _num(self.observed_usd),
+            "per_1000_runs_usd": _num(self.per_1000_runs_usd, 4),
+            "per_month_usd": _num(self.per_month_usd, 4),
+        }
+
+
+@dataclass
+class Recommendation:
+    action: str | None
+    reasons: list[str] = field(default_factory=list)
+    savings: Money = field(default_factory=Money)
+    details: dict[str, Any] = field(default_factory=dict)
+    also: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StepAssessment:
+    workflow: str
+    step: str
+    kind: str
+    kinds: dict[str, int]
+    model: str | None
+    provider: str | None
+    executions: int
+    runs: int
+    calls: int
+    cost_usd: float | None
+    cost_unknown_executions: int
+    cost_per_execution: float | None
+    cost_per_run: float | None
+    cost_share: float
+    tokens: dict[str, int]
+    failure_rate: float
+    failure: dict[str, Any]
+    determinism: float
+    determinism_parts: dict[str, Any]
+    latency: dict[str, float | None]
+    synthesis: Synthesis | None
+    recommendation: Recommendation
+    priority: int | None = None
+
+    @property
+    def is_ai(self) -> bool:
+        return self.kind in ("llm", "agent")
+
+    def to_dict(self) -> dict[str, Any]:
+        rec = self.recommendation
+        out: dict[str, Any] = {
+            "step": self.step,
+            "kind": self.kind,
+            "executions": self.executions,
+            "cost_usd": _num(self.cost_usd),
+            "cost_share": _num(self.cost_share, 4),
+            "failure_rate": _num(self.failure_rate, 4),
+            "determinism": _num(self.determinism, 4),
+            "recommendation": rec.action,
+            "reasons": rec.reasons,
+        }
+        if rec.action == "replace" and self.synthesis is not None:
+            out["replacement"] = {
+                "strategy": self.synthesis.strategy,
+                "coverage": _num(self.synthesis.heldout_coverage, 4),
+                "description": self.synthesis.description,
+                "confidence": _num(self.synthesis.confidence, 4),
+            }
+        out.update(
+            {
+                "priority": self.priority,
+                "savings": rec.savings.to_dict(),
+                "recommendation_details": rec.details,
+                "also": rec.also,
+                "kinds": self.kinds,
+                "model": self.model,
+                "provider": self.provider,
+                "runs": self.runs,
+                "calls": self.calls,
+                "cost_unknown_executions": self.cost_unknown_executions,
+                "cost_per_execution_usd": _num(self.cost_per_execution),
+                "cost_per_run_usd": _num(self.cost_per_run),
+                "tokens": self.tokens,
+                "failure": self.failure,
+                "determinism_parts": self.determinism_parts,
+                "latency_ms": self.latency,
+                "synthesis": self.synthesis.to_dict() if self.synthesis is not None else None,
+            }
+        )
+        return out
+
+
+@dataclass
+class NextStep:
+    action: str
+    text: str
+    step: str | None = None
+    savings_per_month_usd: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "step": self.step,
+            "text": self.text,
+            "savings_per_month_usd": _num(self.savings_per_month_usd, 4),
+        }
+
+
+@dataclass
+class Maturity:
+    level: int
+    reasons: list[str]
+    metrics: dict[str, Any]
+    next_steps: list[NextStep]
+
+    @property
+    def name(self) -> str:
+        return STAGE_NAMES[self.level]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "name": self.name,
+            "reasons": self.reasons,
+            "metrics": self.metrics,
+            "next_steps": [s.to_dict() for s in self.next_steps],
+        }
+
+
+@dataclass
+class WorkflowAssessment:
+    workflow: str
+    runs: int
+    executions: int
+    cost_usd: float
+    cost_unknown_executions: int
+    period: dict[str, Any]
+    runs_per_month: float | None
+    ai_execution_share: float
+    replaceable_cost_share: float
+    maturity: Maturity
+    steps: list[StepAssessment]
+
+    @property
+    def cost_per_run(self) -> float | None:
+        return self.cost_usd / self.runs if self.runs else None
+
+    @property
+    def steps_by_recommendation(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for step in self.steps:
+            if step.recommendation.action:
+                counts[step.recommendation.action] = counts.get(step.recommendation.action, 0) + 1
+        return counts
+
+    @property
+    def savings_per_month(self) -> float | None:
+        values = [
+            s.recommendation.savings.per_month_usd
+            for s in self.steps
+            if s.recommendation.savings.per_month_usd is not None
+        ]
+        return sum(values) if values else None
+
+    @property
+    def failure_rate(self) -> float:
+        executions = sum(s.executions for s in self.steps)
+        failed = sum(s.failure_rate * s.executions for s in self.steps)
+        return failed / executions if executions else 0.0
+
+    def to_dict(self, steps: list[StepAssessment] | None = None) -> dict[str, Any]:
+        return {
+            "workflow": self.workflow,
+            "runs": self.runs,
+            "executions": self.executions,
+            "cost_usd": _num(self.cost_usd),
+            "maturity": self.maturity.to_dict(),
+            "steps": [s.to_dict() for s in (self.steps if steps is None else steps)],
+            "cost_per_run_usd": _num(self.cost_per_run),
+            "cost_unknown_executions": self.cost_unknown_executions,
+            "failure_rate": _num(self.failure_rate, 4),
+            "period": self.period,
+            "runs_per_month": _num(self.runs_per_month, 2),
+            "ai_execution_share": _num(self.ai_execution_share, 4),
+            "replaceable_cost_share": _num(self.replaceable_cost_share, 4),
+            "steps_by_recommendation": self.steps_by_recommendation,
+            "savings_per_month_usd": _num(self.savings_per_month, 4),
+        }
+
+
+@dataclass
+class Assessment:
+    workflows: list[WorkflowAssessment]
+    warnings: list[str] = field(default_factory=list)
+    step_filter: tuple[str, ...] = ()
+
+    def visible_steps(self, workflow: WorkflowAssessment) -> list[StepAssessment]:
+        if not self.step_filter:
+            return workflow.steps
+        from fnmatch import fnmatchcase
+
+        return [s for s in workflow.steps if any(fnmatchcase(s.step, p) for p in self.step_filter)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "workflows": [w.to_dict(self.visible_steps(w)) for w in self.workflows],
+            "warnings": self.warnings,
+        }

@@ -1,0 +1,209 @@
+"""Cost per execution: the log's own cost, else tokens priced by genai-prices.
+
+genai-prices carries every provider's price history offline. Calling it for
+each of 500 000 rows would take minutes, so rows are grouped by (model,
+provider, day, price tier) and each group's per-token rates are read once by
+pricing unit amounts of each kind of token; prices are linear within a tier,
+so the result is exact. Token semantics are the canonical ones: `input_tokens`
+includes cache reads and writes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from solidify.errors import ConfigError
+
+PROBE = 1_000
+
+
+@dataclass(frozen=True)
+class Rates:
+    """USD per token for one model at one moment and price tier."""
+
+    input: float
+    cache_read: float
+    cache_write: float
+    output: float
+
+    @classmethod
+    def per_million(cls, values: dict[str, Any], model: str) -> Rates:
+        try:
+            inp = float(values["input_mtok"])
+            out = float(values["output_mtok"])
+            cr = float(values.get("cache_read_mtok", inp))
+            cw = float(values.get("cache_write_mtok", inp))
+        except (KeyError, TypeError, ValueError):
+            raise ConfigError(
+                f"prices.{model}: give input_mtok and output_mtok as numbers "
+                "(cache_read_mtok and cache_write_mtok are optional)"
+            ) from None
+        if min(inp, out, cr, cw) < 0:
+            raise ConfigError(f"prices.{model}: prices must not be negative")
+        return cls(inp / 1e6, cr / 1e6, cw / 1e6, out / 1e6)
+
+
+@dataclass
+class Pricer:
+    """Prices tokens; remembers which models it could not price."""
+
+    overrides: dict[str, Rates] = field(default_factory=dict)
+    unknown_models: set[str] = field(default_factory=set)
+
+    def price(self, table: pd.DataFrame) -> pd.Series:
+        """Cost in USD of each row; NaN where it cannot be known."""
+        cost = pd.Series(np.nan, index=table.index, dtype="float64")
+        given = table["cost_usd"].astype("float64")
+        cost[given.notna()] = given[given.notna()]
+        has_model = table["model"].notna() & given.isna()
+        no_model = table["model"].isna() & given.isna()
+        # Code, tools and people cost nothing in model terms; an AI step without a model is unknown.
+        cost[no_model & ~table["kind"].isin(["llm", "agent"])] = 0.0
+        if not has_model.any():
+            return cost
+        rows = table.loc[has_model]
+        tokens = {
+            name: rows[name].astype("float64").fillna(0.0).to_numpy()
+            for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+        }
+        no_tokens = rows["input_tokens"].isna() & rows["output_tokens"].isna()
+        day = rows["started_at"].dt.floor("D")
+        keys = pd.DataFrame(
+            {
+                "model": rows["model"].astype(str),
+                "provider": rows["provider"].astype(object).where(rows["provider"].notna(), ""),
+                "day": day,
+                "floor": [
+                    _tier_floor(m, p or None, d, int(t))
+                    for m, p, d, t in zip(
+                        rows["model"].astype(str),
+                        rows["provider"].astype(object).where(rows["provider"].notna(), None),
+                        _days(day),
+                        tokens["input_tokens"],
+                        strict=True,
+                    )
+                ]
+                if _any_tiers(rows)
+                else 0,
+            },
+            index=rows.index,
+        )
+        values = np.full(len(rows), np.nan)
+        for (model, provider, when, floor), positions in keys.groupby(
+            ["model", "provider", "day", "floor"], dropna=False, sort=False
+        ).indices.items():
+            stamp = None if pd.isna(when) else when.to_pydatetime()
+            rates = (
+                self.overrides.get(model)
+                if model in self.overrides
+                else _genai_rates(model, provider or None, stamp, int(floor))
+            )
+            if rates is None:
+                self.unknown_models.add(model)
+                continue
+            inp = tokens["input_tokens"][positions]
+            cr = tokens["cache_read_tokens"][positions]
+            cw = tokens["cache_write_tokens"][positions]
+            uncached = np.maximum(inp - cr - cw, 0.0)
+            values[positions] = (
+                uncached * rates.input
+                + cr * rates.cache_read
+                + cw * rates.cache_write
+                + tokens["output_tokens"][positions] * rates.output
+            )
+        values[no_tokens.to_numpy()] = np.nan
+        cost.loc[rows.index] = values
+        return cost
+
+
+def _days(day: pd.Series) -> list[datetime | None]:
+    return [None if pd.isna(d) else d.to_pydatetime() for d in day]
+
+
+def _any_tiers(rows: pd.DataFrame) -> bool:
+    """Tiers only matter for very long prompts; skip the per-row work when none is long."""
+    longest = rows["input_tokens"].max()
+    return bool(pd.notna(longest) and longest >= 32_000)
+
+
+@lru_cache(maxsize=4096)
+def _tier_floor(model: str, provider: str | None, day: datetime | None, input_tokens: int) -> int:
+    """The start of the price tier this request falls in (0 for the base tier)."""
+    price = _model_price(model, provider, day)
+    if price is None:
+        return 0
+    from genai_prices.types import TieredPrices
+
+    floor = 0
+    for value in vars(price).values():
+        if isinstance(value, TieredPrices):
+            for tier in value.tiers:
+                if tier.start <= input_tokens:
+                    floor = max(floor, tier.start)
+    return floor
+
+
+@lru_cache(maxsize=4096)
+def _model_price(model: str, provider: str | None, day: datetime | None):
+    found = _calc(model, provider, day, input_tokens=PROBE)
+    return None if found is None else found.model_price
+
+
+def _calc(model: str, provider: str | None, day: datetime | None, **usage: int):
+    from genai_prices import Usage, calc_price
+
+    when = day.replace(tzinfo=timezone.utc) if day is not None and day.tzinfo is None else day
+    for provider_id in [provider, None] if provider else [None]:
+        try:
+            return calc_price(
+                Usage(**usage),
+                model_ref=model,
+                provider_id=provider_id,
+                genai_request_timestamp=when,
+            )
+        except LookupError:
+            continue
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _genai_rates(
+    model: str, provider: str | None, day: datetime | None, floor: int
+) -> Rates | None:
+    """Per-token rates, read by pricing unit amounts of each kind of token at this tier."""
+    amount = floor if floor > 0 else PROBE
+    base = _calc(model, provider, day, input_tokens=amount)
+    if base is None:
+        return None
+
+    def per_token(result: Any, minus: Decimal = Decimal(0)) -> float:
+        return float((Decimal(result.total_price) - minus) / amount)
+
+    base_total = Decimal(base.total_price)
+    read = _calc(model, provider, day, input_tokens=amount, cache_read_tokens=amount)
+    write = _calc(model, provider, day, input_tokens=amount, cache_write_tokens=amount)
+    out = _calc(model, provider, day, input_tokens=amount, output_tokens=amount)
+    return Rates(
+        input=per_token(base),
+        cache_read=per_token(read) if read is not None else per_token(base),
+        cache_write=per_token(write) if write is not None else per_token(base),
+        output=per_token(out, base_total) if out is not None else math.nan,
+    )
+
+
+def model_rates(model: str, provider: str | None = None) -> Rates | None:
+    """Today's base-tier rates of a model, for comparisons (downgrade suggestions)."""
+    return _genai_rates(model, provider, None, 0)
+
+
+def provider_of(model: str) -> str | None:
+    found = _calc(model, None, None, input_tokens=PROBE)
+    return None if found is None else found.provider.id
