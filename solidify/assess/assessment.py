@@ -34,8 +34,9 @@ def mark_rollups(table: pd.DataFrame) -> pd.DataFrame:
         .sum()
     )
     children.index = children.index.set_names(["workflow", "run_id", "step_id"])
+    children.columns = ["input_tokens_children", "output_tokens_children"]
     joined = table[["workflow", "run_id", "step_id", "input_tokens", "output_tokens"]].join(
-        children, on=["workflow", "run_id", "step_id"], rsuffix="_children"
+        children, on=["workflow", "run_id", "step_id"]
     )
     same = (
         joined["input_tokens_children"].gt(0)
@@ -61,6 +62,8 @@ def assess(
     if workflows:
         names = table["workflow"].astype(str)
         table = table[names.map(lambda n: any(fnmatchcase(n, p) for p in workflows))]
+    if table.empty:
+        return Assessment([], [], tuple(steps))
     table = mark_rollups(table)
     pricer = Pricer(overrides=config.prices)
     cost = pricer.price(table)

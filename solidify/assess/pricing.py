@@ -146,7 +146,8 @@ def _tier_floor(model: str, provider: str | None, day: datetime | None, input_to
     for value in vars(price).values():
         if isinstance(value, TieredPrices):
             for tier in value.tiers:
-                if tier.start <= input_tokens:
+                # A tier applies above its start (genai-prices: total_input_tokens > start).
+                if input_tokens > tier.start:
                     floor = max(floor, tier.start)
     return floor
 
@@ -179,7 +180,7 @@ def _genai_rates(
     model: str, provider: str | None, day: datetime | None, floor: int
 ) -> Rates | None:
     """Per-token rates, read by pricing unit amounts of each kind of token at this tier."""
-    amount = floor if floor > 0 else PROBE
+    amount = floor + 1 if floor > 0 else PROBE
     base = _calc(model, provider, day, input_tokens=amount)
     if base is None:
         return None
