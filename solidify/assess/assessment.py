@@ -18,6 +18,8 @@ from solidify.assess.recommend import Scale, StepFacts, recommend
 from solidify.assess.synthesis.engine import Synthesis, synthesize
 
 AI_KINDS = ("llm", "agent")
+LIGHT_EXAMPLES = 300
+LIGHT_SECONDS = 0.5
 Progress = Callable[[str], None]
 
 
@@ -126,8 +128,13 @@ def _workflow(
             if progress:
                 progress(f"{name}/{step_name}")
             group = ok_groups.get_group(step_name)
-            synthesis = synthesize(
-                zip(group["input"].fillna("null"), group["output"].fillna("null"), strict=True)
+            pairs = zip(group["input"].fillna("null"), group["output"].fillna("null"), strict=True)
+            # Steps that never ran on a model only need determinism evidence: a light search.
+            ran_on_ai = any(kind in AI_KINDS for kind in m["kinds"])
+            synthesis = (
+                synthesize(pairs)
+                if ran_on_ai
+                else synthesize(pairs, max_examples=LIGHT_EXAMPLES, time_limit=LIGHT_SECONDS)
             )
         steps.append(
             _step(

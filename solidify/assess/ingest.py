@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from solidify.assess.fastjsonl import blocks, fast_block
 from solidify.assess.records import BatchBuilder, Problems, Unreadable
 from solidify.assess.schema import RECORD_FIELDS, STEP_TABLE_MARKER, STEP_TABLE_SCHEMA
 from solidify.errors import InputError
@@ -143,8 +144,9 @@ def read_file(
         return
     with opener() as handle:
         if reader == "jsonl":
-            records = _jsonl_records(handle, display, progress)
-        elif reader == "json":
+            yield from _read_jsonl(handle, display, builder, progress)
+            return
+        if reader == "json":
             records = _json_records(handle, display)
         else:
             records = _csv_records(handle, display, progress)
@@ -203,12 +205,41 @@ def _loads(raw: bytes) -> Any:
         return json.loads(raw)
 
 
+def _read_jsonl(
+    handle: IO[bytes], display: str, builder: BatchBuilder, progress: Progress | None
+) -> Iterator[pa.Table]:
+    """Block by block: the pyarrow fast path, else the line-by-line path for that block."""
+    for first_line, block in blocks(handle):
+        table = fast_block(block, first_line, display)
+        if table is None:
+            if first_line == 1 and not _starts_with_record(block):
+                # Not records at all: let the careful path see the whole file to say what it is.
+                block += handle.read()
+            records = _jsonl_records(io.BytesIO(block), display, None, start=first_line)
+            yield from builder.batches(records)
+        else:
+            yield table
+        if progress:
+            progress(len(block))
+
+
+def _starts_with_record(block: bytes) -> bool:
+    for raw in block.split(b"\n"):
+        if raw.strip():
+            try:
+                return isinstance(_loads(raw), dict)
+            except (ValueError, UnicodeDecodeError):
+                return False
+    return False
+
+
 def _jsonl_records(
-    handle: IO[bytes], display: str, progress: Progress | None
+    handle: IO[bytes], display: str, progress: Progress | None, start: int = 1
 ) -> Iterator[tuple[int, Any]]:
-    seen_record = False
+    # Whether the file is records at all is decided on its first line only.
+    seen_record = start > 1
     done = 0
-    for number, raw in enumerate(handle, 1):
+    for number, raw in enumerate(handle, start):
         done += len(raw)
         if progress and number % 20_000 == 0:
             progress(done)

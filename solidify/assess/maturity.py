@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from solidify.assess.config import Thresholds
@@ -106,8 +107,7 @@ def window_facts(
     ai_calls = per_call[per_call["ai"]]
     first_failed = ai_calls[~ai_calls["first_ok"]]
     failed_runs = per_call.loc[~per_call["last_ok"], "run"].nunique()
-    shapes = rows.groupby("run_id", observed=True)["step"].agg(lambda s: frozenset(s.astype(str)))
-    stability = float(shapes.value_counts(normalize=True).iloc[0]) if len(shapes) else 1.0
+    stability = _run_shape_stability(rows)
     code_steps = rows.loc[kind == "code", "step"].astype(str).unique()
     started = rows["started_at"].dropna()
     return (
@@ -132,6 +132,20 @@ def window_facts(
         if len(rows)
         else WindowFacts(0, 0, 0, 0, 0, 0, 0, 0, 0, 1.0, (), declared, None, None)
     )
+
+
+def _run_shape_stability(rows: pd.DataFrame) -> float:
+    """Share of runs whose set of steps is the most common set. A run's set is summarised
+    as the sum of one random 64-bit number per distinct step (vectorised, no Python loop)."""
+    if rows.empty:
+        return 1.0
+    runs = pd.factorize(rows["run_id"])[0]
+    steps, names = pd.factorize(rows["step"].astype(str))
+    salt = np.random.default_rng(0).integers(1, 2**62, size=len(names), dtype=np.uint64)
+    pairs = pd.DataFrame({"run": runs, "step": steps}).drop_duplicates()
+    signature = pd.Series(salt[pairs["step"].to_numpy()], index=pairs["run"].to_numpy())
+    per_run = signature.groupby(level=0).sum()
+    return float(per_run.value_counts(normalize=True).iloc[0])
 
 
 def stage(facts: WindowFacts, steps: list[StepAssessment], th: Thresholds) -> Maturity:

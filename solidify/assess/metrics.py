@@ -21,9 +21,10 @@ SHAPE_SAMPLE = 2000
 SIMILARITY_GROUPS = 200
 
 
-def _hash(series: pd.Series) -> np.ndarray:
-    values = series.astype(object).where(series.notna(), "\0missing").to_numpy()
-    return pd.util.hash_array(values, categorize=True)
+def _codes(series: pd.Series) -> np.ndarray:
+    """Integer ids of equal values (missing values share one id): arrow's dictionary
+    encoding does this in C for the string columns."""
+    return pd.factorize(series, use_na_sentinel=False)[0]
 
 
 def step_metrics(table: pd.DataFrame, cost: pd.Series) -> pd.DataFrame:
@@ -35,6 +36,7 @@ def step_metrics(table: pd.DataFrame, cost: pd.Series) -> pd.DataFrame:
         cost=cost,
         _ok=(table["status"] == "ok").to_numpy(),
         _timeout=(table["status"] == "timeout").to_numpy(),
+        _run=_codes(table["run_id"]),
         _cost_known=cost.notna().to_numpy() | table["rollup"].to_numpy(),
         _counted_cost=cost.where(~table["rollup"], 0.0),
     )
@@ -42,7 +44,7 @@ def step_metrics(table: pd.DataFrame, cost: pd.Series) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "executions": grouped.size(),
-            "runs": grouped["run_id"].nunique(),
+            "runs": grouped["_run"].nunique(),
             "ok": grouped["_ok"].sum(),
             "timeouts": grouped["_timeout"].sum(),
             "cost_usd": grouped["_counted_cost"].sum(min_count=0),
@@ -99,15 +101,16 @@ def _models(data: pd.DataFrame) -> pd.DataFrame:
 
 def _calls(data: pd.DataFrame) -> pd.DataFrame:
     """Retries folded into calls: attempts, failure after retries, retry after failure."""
-    order = data.sort_values(
-        ["workflow", "run_id", "step", "started_at", "source", "line"], na_position="first"
+    wf, step = _codes(data["workflow"]), _codes(data["step"])
+    run = data["_run"].to_numpy()
+    started = data["started_at"].to_numpy(dtype="datetime64[us]").astype("int64")
+    position = np.lexsort(
+        (data["line"].to_numpy(dtype="int64"), _codes(data["source"]), started, step, run, wf)
     )
+    order = data.iloc[position]
+    wf, run, step = wf[position], run[position], step[position]
     attempt = order["attempt"].to_numpy(dtype="int64", na_value=1)
-    same_group = (
-        (order["workflow"].to_numpy() == np.roll(order["workflow"].to_numpy(), 1))
-        & (order["run_id"].to_numpy() == np.roll(order["run_id"].to_numpy(), 1))
-        & (order["step"].to_numpy() == np.roll(order["step"].to_numpy(), 1))
-    )
+    same_group = (wf == np.roll(wf, 1)) & (run == np.roll(run, 1)) & (step == np.roll(step, 1))
     if len(same_group):
         same_group[0] = False
     new_call = ~same_group | (attempt <= np.roll(attempt, 1)) | (attempt == 1)
@@ -215,8 +218,8 @@ def _repeats(data: pd.DataFrame) -> pd.DataFrame:
         {
             "workflow": ok["workflow"].to_numpy(),
             "step": ok["step"].to_numpy(),
-            "inp": _hash(ok["input"]),
-            "out": _hash(ok["output"]),
+            "inp": _codes(ok["input"]),
+            "out": _codes(ok["output"]),
         }
     )
     pair_counts = frame.groupby(["workflow", "step", "inp", "out"], observed=True).size()
@@ -229,7 +232,7 @@ def _repeats(data: pd.DataFrame) -> pd.DataFrame:
         {
             "workflow": has_input["workflow"].to_numpy(),
             "step": has_input["step"].to_numpy(),
-            "inp": _hash(has_input["input"]),
+            "inp": _codes(has_input["input"]),
         }
     )
     seen = all_inputs.groupby(["workflow", "step"], observed=True).agg(
@@ -265,23 +268,33 @@ def _repeats(data: pd.DataFrame) -> pd.DataFrame:
 def _repeat_similarity(ok: pd.DataFrame) -> pd.DataFrame:
     """Near-match of text outputs on repeated inputs: mean word overlap (Jaccard) with the
     most common output, over at most 200 repeated inputs per step."""
+    frame = pd.DataFrame(
+        {
+            "workflow": ok["workflow"].to_numpy(),
+            "step": ok["step"].to_numpy(),
+            "inp": _codes(ok["input"]),
+            "pos": np.arange(len(ok)),
+        }
+    )
+    sizes = frame.groupby(["workflow", "step", "inp"], observed=True).size()
+    repeated = sizes[sizes >= 2]
+    if repeated.empty:
+        return pd.DataFrame({"repeat_similarity": pd.Series(dtype=float)})
+    # The first 200 repeated inputs of each step (by input id: deterministic).
+    chosen = repeated.groupby(level=[0, 1], observed=True).head(SIMILARITY_GROUPS)
+    keys = frame.set_index(["workflow", "step", "inp"]).index
+    picked = frame[keys.isin(chosen.index)]
+    outputs = ok["output"].to_numpy(dtype=object, na_value="null")
     rows = {}
-    for key, group in ok.groupby(KEYS, observed=True, sort=False):
-        by_input = group.groupby("input", sort=True)["output"]
-        sizes = by_input.size()
-        repeated = sizes[sizes >= 2].index[:SIMILARITY_GROUPS]
-        if len(repeated) == 0:
-            continue
+    for key, group in picked.groupby(["workflow", "step"], observed=True, sort=False):
         scores = []
-        for inp in repeated:
-            outputs = by_input.get_group(inp).fillna("null")
-            mode = outputs.value_counts().index[0]
+        for _, members in group.groupby("inp", sort=False)["pos"]:
+            texts = [str(outputs[i]) for i in members]
+            mode = max(set(texts), key=texts.count)
             mode_words = set(mode.lower().split())
-            for text in outputs:
+            for text in texts:
                 words = set(text.lower().split())
                 union = words | mode_words
                 scores.append(len(words & mode_words) / len(union) if union else 1.0)
         rows[key] = {"repeat_similarity": float(np.mean(scores))}
-    if not rows:
-        return pd.DataFrame({"repeat_similarity": pd.Series(dtype=float)})
     return pd.DataFrame.from_dict(rows, orient="index")

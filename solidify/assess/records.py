@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from solidify.assess.canonical import canonical_json
 from solidify.assess.schema import (
@@ -147,7 +149,7 @@ class BatchBuilder:
                 continue
             columns[name] = self._typed_column(name, kind, values, flag)
 
-        self._check_values(columns, n, flag)
+        check_columns(columns, flag)
         rollup = [bool(r.get("rollup")) for r in recs]
         extra = [
             canonical_json({k: v for k, v in r.items() if k not in KNOWN_FIELDS})
@@ -188,43 +190,61 @@ class BatchBuilder:
                     clean.append(None)
             return pa.array(clean, type=arrow_type)
 
-    def _check_values(self, columns: dict[str, pa.Array], n: int, flag) -> None:
-        for name in REQUIRED:
-            series = columns[name].to_pandas()
-            for i in _indices(series.isna()):
-                flag(i, name, "required field is missing")
-            for i in _indices(series.fillna("x").str.strip() == ""):
-                flag(i, name, "must not be empty")
-        for name, allowed in (("kind", KINDS), ("status", STATUSES)):
-            series = columns[name].to_pandas()
-            for i in _indices(series.notna() & ~series.isin(allowed)):
-                flag(i, name, f"must be one of {', '.join(allowed)}, got {series[i]!r}")
-        attempt = columns["attempt"].to_pandas()
-        for i in _indices(attempt.notna() & (attempt < 1)):
-            flag(i, "attempt", f"must be 1 or more, got {int(attempt[i])}")
-        for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
-            series = columns[name].to_pandas()
-            for i in _indices(series.notna() & (series < 0)):
-                flag(i, name, f"must not be negative, got {int(series[i])}")
-        for name in ("duration_ms", "cost_usd"):
-            series = columns[name].to_pandas()
-            for i in _indices(series.notna() & (series < 0)):
-                flag(i, name, f"must not be negative, got {series[i]}")
-        for name in ("started_at", "ended_at"):
-            columns[name] = self._timestamps(name, columns[name], flag)
 
-    def _timestamps(self, name: str, col: pa.Array, flag) -> pa.Array:
-        text = col.to_pandas()
-        parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-        failed = text.notna() & parsed.isna()
-        if failed.any():
-            # pandas wants one ISO layout per column; mixed layouts are parsed one by one.
-            for i in _indices(failed):
-                try:
-                    parsed.iloc[i] = parse_timestamp(text.iloc[i])
-                except (ValueError, TypeError):
-                    flag(i, name, f"not an ISO 8601 timestamp: {text.iloc[i]!r}")
-        return pa.array(parsed.dt.as_unit("us"), type=STEP_TABLE_SCHEMA.field(name).type)
+def check_columns(columns: dict[str, pa.Array], flag) -> None:
+    """Vectorised checks of required fields, enums, ranges and timestamps; calls
+    `flag(row, field, message)` for each bad row, and parses the timestamp columns."""
+    for name in REQUIRED:
+        col = columns[name]
+        for i in _where(pc.is_null(col)):
+            flag(i, name, "required field is missing")
+        for i in _where(pc.equal(pc.utf8_trim_whitespace(col), "")):
+            flag(i, name, "must not be empty")
+    for name, allowed in (("kind", KINDS), ("status", STATUSES)):
+        col = columns[name]
+        unknown = pc.and_(pc.is_valid(col), pc.invert(pc.is_in(col, value_set=pa.array(allowed))))
+        for i in _where(unknown):
+            flag(i, name, f"must be one of {', '.join(allowed)}, got {col[i].as_py()!r}")
+    for name, low, message in (
+        ("attempt", 1, "must be 1 or more"),
+        ("input_tokens", 0, "must not be negative"),
+        ("output_tokens", 0, "must not be negative"),
+        ("cache_read_tokens", 0, "must not be negative"),
+        ("cache_write_tokens", 0, "must not be negative"),
+        ("duration_ms", 0, "must not be negative"),
+        ("cost_usd", 0, "must not be negative"),
+    ):
+        col = columns[name]
+        for i in _where(pc.less(col, low)):
+            flag(i, name, f"{message}, got {col[i].as_py()}")
+    for name in ("started_at", "ended_at"):
+        columns[name] = _timestamps(name, columns[name], flag)
+
+
+def _where(mask: pa.Array | pa.ChunkedArray) -> list[int]:
+    """Row numbers where a boolean array is true (nulls count as false)."""
+    filled = pc.fill_null(mask, False)
+    if not pc.any(filled).as_py():
+        return []
+    if isinstance(filled, pa.ChunkedArray):
+        filled = filled.combine_chunks()
+    return [int(i) for i in np.flatnonzero(filled.to_numpy(zero_copy_only=False))]
+
+
+def _timestamps(name: str, col: pa.Array, flag) -> pa.Array:
+    if col.null_count == len(col):
+        return pa.nulls(len(col), type=STEP_TABLE_SCHEMA.field(name).type)
+    text = col.to_pandas()
+    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    failed = text.notna() & parsed.isna()
+    if failed.any():
+        # pandas wants one ISO layout per column; mixed layouts are parsed one by one.
+        for i in _indices(failed):
+            try:
+                parsed.iloc[i] = parse_timestamp(text.iloc[i])
+            except (ValueError, TypeError):
+                flag(i, name, f"not an ISO 8601 timestamp: {text.iloc[i]!r}")
+    return pa.array(parsed.dt.as_unit("us"), type=STEP_TABLE_SCHEMA.field(name).type)
 
 
 def _indices(mask: pd.Series) -> list[int]:

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections import defaultdict
@@ -24,7 +23,7 @@ import orjson
 from solidify.assess.synthesis.program import Node, apply, describe, strategy, to_dict
 from solidify.assess.synthesis.search import Deadline, output_key, solve
 
-MAX_EXAMPLES = 2000
+MAX_EXAMPLES = 1000
 TIME_LIMIT = 2.0
 HELDOUT_SHARE = 0.3
 MIN_TRAIN = 6
@@ -70,10 +69,6 @@ class Synthesis:
         }
 
 
-def _hash(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
-
-
 def wilson_lower(successes: int, total: int, z: float = 1.96) -> float:
     """Lower bound of the 95 % interval of a share: the confidence we report."""
     if total == 0:
@@ -95,18 +90,27 @@ def split(
 
     Repeated executions stay repeated: a table earns held-out credit only for keys
     it saw in training, which is the point of a table; a one-off input never does.
+    The hashes are pandas' (SipHash with a fixed key): stable across runs and machines.
     """
-    occurrences: dict[tuple[str, str], int] = defaultdict(int)
-    tagged = []
-    for inp, out in pairs:
-        occurrences[(inp, out)] += 1
-        tagged.append((_hash(f"{occurrences[(inp, out)]}:{inp}:{out}"), inp, out))
-    tagged.sort()
-    cut = int(heldout_share * 2**64)
-    train, held = [], []
-    for _, inp, out in tagged[:max_examples]:
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame(list(pairs), columns=["input", "output"], dtype=object)
+    if frame.empty:
+        return [], []
+    pair_hash = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    # The n-th repeat of the same pair gets its own hash, so repeats can be sampled apart.
+    nth = frame.groupby(["input", "output"], sort=False).cumcount().to_numpy(dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        key = pair_hash ^ (nth * np.uint64(0x9E3779B97F4A7C15))
+        key = pd.util.hash_array(key)
+        chosen = np.argsort(key, kind="stable")[:max_examples]
         # A second, independent hash decides the side, so sampling does not bias it.
-        (held if _hash(f"side:{inp}:{out}:{_}") < cut else train).append((inp, out))
+        side = pd.util.hash_array(key[chosen] ^ np.uint64(0x5BD1E9955BD1E995))
+    cut = np.uint64(int(heldout_share * (2**64 - 1)))
+    rows = frame.to_numpy()[chosen]
+    train = [(i, o) for (i, o), s in zip(rows, side, strict=True) if s >= cut]
+    held = [(i, o) for (i, o), s in zip(rows, side, strict=True) if s < cut]
     return train, held
 
 

@@ -180,8 +180,17 @@ def solve(xs: Sequence[Any], ys: Sequence[Any], deadline: Deadline, depth: int =
         return best
     cols = Columns(xs)
 
+    screen = min(n, SCREEN)
+    best_screen = [-1]
+
     def offer(node: Node, correct: int | None = None) -> bool:
         if correct is None:
+            # Screen on the first examples: a candidate that does worse there than the best
+            # so far is not worth a full count (the full count still decides).
+            on_screen = count_correct(node, xs[:screen], keys[:screen])
+            if on_screen < best_screen[0]:
+                return False
+            best_screen[0] = max(best_screen[0], on_screen)
             correct = count_correct(node, xs, keys, need=max(best.correct, 0))
         best.offer(node, correct)
         return best.correct == n
