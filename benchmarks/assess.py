@@ -118,7 +118,8 @@ def main() -> None:
     t0 = time.perf_counter()
     generate(log, args.records)
     size = log.stat().st_size / 1e6
-    print(f"log: {args.records} records, {size:.0f} MB, generated in {time.perf_counter() - t0:.1f} s")
+    seconds = time.perf_counter() - t0
+    print(f"log: {args.records} records, {size:.0f} MB, generated in {seconds:.1f} s")
 
     duck = [sys.executable, "-c",
             "import duckdb, sys; print(len(duckdb.sql(sys.argv[1]).fetchall()))",
@@ -127,8 +128,9 @@ def main() -> None:
     ours = [sys.executable, "-m", "solidify", "assess", str(log), "--format", "json"]
     ours_s, ours_mb, out = timed(ours)
     steps_assessed = sum(len(w["steps"]) for w in json.loads(out)["workflows"])
-    print(f"duckdb   (counts only)       {duck_s:7.2f} s   peak RSS {duck_mb:7.0f} MB")
-    print(f"solidify assess (full, {steps_assessed} steps) {ours_s:7.2f} s   peak RSS {ours_mb:7.0f} MB")
+    print(f"{'duckdb (counts only)':<29} {duck_s:7.2f} s   peak RSS {duck_mb:7.0f} MB")
+    label = f"solidify assess (full, {steps_assessed} steps)"
+    print(f"{label:<29} {ours_s:7.2f} s   peak RSS {ours_mb:7.0f} MB")
     print(f"ratio solidify/duckdb: {ours_s / duck_s:.2f} (target <= 5); "
           f"peak RSS {ours_mb / 1024:.2f} GB (target <= 2 GB)")
     if not args.keep:

@@ -1,3 +1,5 @@
 from solidify.cli import main
 
-main()
+# Guarded: worker processes import this module again and must not run the command.
+if __name__ == "__main__":
+    main()

@@ -428,3 +428,15 @@ def test_bad_config_is_a_one_line_error(tmp_path: Path, runner, text: str, messa
     assert result.exit_code == 3
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_worker_processes_give_the_same_assessment() -> None:
+    table = read_logs([str(SAMPLES / "invoice-intake.csv")]).table
+    serial = assess(table, workers=1).to_dict()
+    parallel = assess(table, workers=2).to_dict()
+    for a, b in zip(
+        serial["workflows"][0]["steps"], parallel["workflows"][0]["steps"], strict=True
+    ):
+        a.get("synthesis", {}).pop("seconds", None)
+        b.get("synthesis", {}).pop("seconds", None)
+        assert a == b

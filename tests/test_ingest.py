@@ -259,3 +259,32 @@ def test_every_sample_file_is_read_cleanly() -> None:
             result = read_logs([str(path)])
             assert result.problems.count == 0, path
             assert len(result.table) > 1000, path
+
+
+def test_blocks_end_at_newlines_and_count_lines() -> None:
+    from solidify.assess.fastjsonl import blocks
+
+    lines = [f'{{"n": {i}}}\n'.encode() * (i % 3 + 1) for i in range(200)]
+    data = b"".join(lines)
+    pieces = list(blocks(io.BytesIO(data), size=97))
+    assert b"".join(block for _, block in pieces) == data
+    line = 1
+    for first, block in pieces:
+        assert first == line
+        line += block.count(b"\n")
+        assert block.endswith(b"\n")
+
+
+def test_a_bad_record_deep_in_a_large_file_is_named_by_its_line(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # Small blocks, so that the bad record sits in a later block than the first.
+    monkeypatch.setattr("solidify.assess.fastjsonl.BLOCK_BYTES", 4096)
+    rows = [record(run_id=f"r{i}", input={"i": i}) for i in range(300)]
+    rows[250]["attempt"] = "three"
+    path = write_jsonl(tmp_path / "big.jsonl", rows)
+    result = read_logs([str(path)])
+    assert len(result.table) == 299
+    assert [(p.line, p.field) for p in result.problems.first] == [(251, "attempt")]
+    assert list(result.table["line"][:3]) == [1, 2, 3]
+    assert result.table["line"].iloc[-1] == 300

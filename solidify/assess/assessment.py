@@ -11,11 +11,18 @@ import pandas as pd
 
 from solidify.assess.config import Config
 from solidify.assess.maturity import stage, window, window_facts
-from solidify.assess.metrics import step_metrics
+from solidify.assess.metrics import Texts, step_metrics
 from solidify.assess.model import Assessment, StepAssessment, WorkflowAssessment
 from solidify.assess.pricing import Pricer, model_rates, provider_of
 from solidify.assess.recommend import Scale, StepFacts, recommend
-from solidify.assess.synthesis.engine import Synthesis, synthesize
+from solidify.assess.schema import as_strings
+from solidify.assess.synthesis.engine import (
+    MAX_EXAMPLES,
+    TIME_LIMIT,
+    Synthesis,
+    sample_indices,
+)
+from solidify.assess.synthesis.parallel import Job, run_all
 
 AI_KINDS = ("llm", "agent")
 LIGHT_EXAMPLES = 300
@@ -58,18 +65,21 @@ def assess(
     workflows: Sequence[str] = (),
     steps: Sequence[str] = (),
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> Assessment:
-    """Assess every workflow in the step table. `workflows` and `steps` are glob patterns."""
+    """Assess every workflow in the step table. `workflows` and `steps` are glob patterns;
+    `workers` is the number of processes for the searches (default: by the amount of work)."""
     config = config or Config()
     if workflows:
-        names = table["workflow"].astype(str)
+        names = pd.Series(as_strings(table["workflow"]), index=table.index)
         table = table[names.map(lambda n: any(fnmatchcase(n, p) for p in workflows))]
     if table.empty:
         return Assessment([], [], tuple(steps))
     table = mark_rollups(table)
     pricer = Pricer(overrides=config.prices)
     cost = pricer.price(table)
-    measures = step_metrics(table, cost)
+    inputs, outputs = Texts.encode(table["input"]), Texts.encode(table["output"])
+    measures = step_metrics(table, cost, inputs, outputs)
     failed_cost = (
         cost.where((table["status"] != "ok") & ~table["rollup"], 0.0)
         .groupby([table["workflow"], table["step"]], observed=True)
@@ -80,19 +90,48 @@ def assess(
         "(set one under prices: in solidify.yaml)"
         for m in sorted(pricer.unknown_models)
     ]
+    jobs = _synthesis_jobs(table, measures, inputs, outputs)
+    syntheses = run_all(jobs, workers=workers, progress=progress)
+    # The per-workflow work needs no text columns: leave them out of the copies.
+    slim = table.drop(columns=["input", "output", "extra", "error"])
     out: list[WorkflowAssessment] = []
-    for name, rows in table.groupby("workflow", observed=True, sort=True):
+    for name, at in sorted(slim.groupby(as_strings(slim["workflow"])).indices.items()):
         out.append(
             _workflow(
-                str(name),
-                rows,
-                measures.loc[str(name)],
-                failed_cost.loc[str(name)],
+                name,
+                slim.iloc[at],
+                measures.loc[name],
+                failed_cost.loc[name],
+                {step: found for (wf, step), found in syntheses.items() if wf == name},
                 config,
-                progress,
             )
         )
     return Assessment(out, warnings, tuple(steps))
+
+
+def _synthesis_jobs(
+    table: pd.DataFrame, measures: pd.DataFrame, inputs: Texts, outputs: Texts
+) -> dict[tuple[str, str], Job]:
+    """A sample of each step's successful executions, split for fitting and measuring."""
+    ok = np.flatnonzero((table["status"] == "ok").to_numpy())
+    input_hash, output_hash = inputs.hashes()[ok], outputs.hashes()[ok]
+    keys = [as_strings(table["workflow"])[ok], as_strings(table["step"])[ok]]
+    jobs: dict[tuple[str, str], Job] = {}
+    for key, at in pd.DataFrame({"w": keys[0], "s": keys[1]}).groupby(["w", "s"]).indices.items():
+        # Steps that never ran on a model only need determinism evidence: a light search.
+        ran_on_ai = any(kind in AI_KINDS for kind in measures.loc[key, "kinds"])
+        train, held = sample_indices(
+            input_hash[at],
+            output_hash[at],
+            max_examples=MAX_EXAMPLES if ran_on_ai else LIGHT_EXAMPLES,
+        )
+
+        def texts(chosen: np.ndarray, at: np.ndarray = at) -> list[tuple[str, str]]:
+            rows = ok[at[chosen]]
+            return list(zip(inputs.text(rows), outputs.text(rows), strict=True))
+
+        jobs[key] = Job(texts(train), texts(held), TIME_LIMIT if ran_on_ai else LIGHT_SECONDS)
+    return jobs
 
 
 def _workflow(
@@ -100,8 +139,8 @@ def _workflow(
     rows: pd.DataFrame,
     measures: pd.DataFrame,
     failed_cost: pd.Series,
+    syntheses: dict[str, Synthesis],
     config: Config,
-    progress: Progress | None,
 ) -> WorkflowAssessment:
     th = config.thresholds
     runs = int(rows["run_id"].nunique())
@@ -118,24 +157,10 @@ def _workflow(
         }
     scale = Scale(runs=runs, days=days)
     workflow_cost = float(np.nansum(measures["cost_usd"].to_numpy(dtype=float)))
-    ok_rows = rows[rows["status"] == "ok"]
-    ok_groups = ok_rows.groupby("step", observed=True, sort=False)
     steps: list[StepAssessment] = []
     for step_name, m in measures.iterrows():
         step_name = str(step_name)
-        synthesis = None
-        if step_name in ok_groups.groups:
-            if progress:
-                progress(f"{name}/{step_name}")
-            group = ok_groups.get_group(step_name)
-            pairs = zip(group["input"].fillna("null"), group["output"].fillna("null"), strict=True)
-            # Steps that never ran on a model only need determinism evidence: a light search.
-            ran_on_ai = any(kind in AI_KINDS for kind in m["kinds"])
-            synthesis = (
-                synthesize(pairs)
-                if ran_on_ai
-                else synthesize(pairs, max_examples=LIGHT_EXAMPLES, time_limit=LIGHT_SECONDS)
-            )
+        synthesis = syntheses.get(step_name)
         steps.append(
             _step(
                 name,
@@ -155,7 +180,7 @@ def _workflow(
     facts = window_facts(recent, replace_steps, declared=name in config.declared)
     maturity = stage(facts, steps, th)
     executions = len(rows)
-    ai_executions = int(rows["kind"].astype(str).isin(AI_KINDS).sum())
+    ai_executions = int(rows["kind"].isin(AI_KINDS).sum())
     replace_cost = sum(s.cost_usd or 0.0 for s in steps if s.recommendation.action == "replace")
     return WorkflowAssessment(
         workflow=name,

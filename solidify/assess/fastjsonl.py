@@ -37,8 +37,9 @@ SCALARS = pa.schema(
 )
 
 
-def blocks(handle: IO[bytes], size: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes]]:
+def blocks(handle: IO[bytes], size: int | None = None) -> Iterator[tuple[int, bytes]]:
     """(number of the block's first line, bytes) pieces of a file, each ending at a newline."""
+    size = size or BLOCK_BYTES
     line = 1
     rest = b""
     while True:

@@ -7,6 +7,8 @@ can be hashed, compared and stored in Parquet whatever their shape.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 
 KINDS = ("llm", "agent", "tool", "code", "human")
@@ -80,3 +82,19 @@ STEP_TABLE_SCHEMA = pa.schema(
 
 COLUMNS = tuple(STEP_TABLE_SCHEMA.names)
 STEP_TABLE_MARKER = (b"solidify", b"step-table/1")
+
+
+def as_strings(series: Any) -> Any:
+    """A column as a numpy array of Python strings (None where missing), cheaply for
+    categorical columns: their few categories are converted, not every row."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        categories = np.asarray(series.cat.categories.astype(object), dtype=object)
+        codes = series.cat.codes.to_numpy()
+        out = np.empty(len(codes), dtype=object)
+        present = codes >= 0
+        out[present] = categories[codes[present]]
+        return out
+    return series.astype(object).where(series.notna(), None).to_numpy()

@@ -18,7 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import orjson
+import pandas as pd
 
 from solidify.assess.synthesis.program import Node, apply, describe, strategy, to_dict
 from solidify.assess.synthesis.search import Deadline, output_key, solve
@@ -80,38 +82,66 @@ def wilson_lower(successes: int, total: int, z: float = 1.96) -> float:
     return max(0.0, (centre - margin) / denom)
 
 
+_PAIR = 0x9E3779B97F4A7C15
+_NTH = 0xC2B2AE3D27D4EB4F
+_SIDE = 0x5BD1E9955BD1E995
+
+
+def text_hashes(values) -> np.ndarray:
+    """A stable 64-bit hash per value (SipHash with pandas' fixed key), computed once per
+    distinct value: logs repeat themselves."""
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=False)
+    return pd.util.hash_array(np.asarray(uniques, dtype=object))[codes]
+
+
+def sample_indices(
+    input_hash: np.ndarray,
+    output_hash: np.ndarray,
+    *,
+    max_examples: int = MAX_EXAMPLES,
+    heldout_share: float = HELDOUT_SHARE,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the sampled training and held-out executions.
+
+    Executions are ranked by a hash of their content (so the same log gives the same
+    sample in any order); the n-th repeat of a pair gets its own hash, so repeats are
+    sampled like any execution. Repeated executions stay repeated: a table earns held-out
+    credit only for keys it saw in training, which is the point of a table; a one-off
+    input never does.
+    """
+    if len(input_hash) == 0:
+        empty = np.array([], dtype=np.int64)
+        return empty, empty
+    with np.errstate(over="ignore"):
+        pair = input_hash ^ (output_hash * np.uint64(_PAIR))
+        nth = pd.Series(pair).groupby(pair, sort=False).cumcount().to_numpy(dtype=np.uint64)
+        key = pd.util.hash_array(pair ^ (nth * np.uint64(_NTH)))
+        chosen = np.argsort(key, kind="stable")[:max_examples]
+        # A second, independent hash decides the side, so sampling does not bias it.
+        side = pd.util.hash_array(key[chosen] ^ np.uint64(_SIDE))
+    cut = np.uint64(int(heldout_share * (2**64 - 1)))
+    return chosen[side >= cut], chosen[side < cut]
+
+
 def split(
     pairs: Iterable[tuple[str, str]],
     *,
     max_examples: int = MAX_EXAMPLES,
     heldout_share: float = HELDOUT_SHARE,
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """Sample executions and split them by a hash of each one: (train, held_out).
-
-    Repeated executions stay repeated: a table earns held-out credit only for keys
-    it saw in training, which is the point of a table; a one-off input never does.
-    The hashes are pandas' (SipHash with a fixed key): stable across runs and machines.
-    """
-    import numpy as np
-    import pandas as pd
-
-    frame = pd.DataFrame(list(pairs), columns=["input", "output"], dtype=object)
-    if frame.empty:
+    """Sample (input, output) JSON text pairs and split them: (train, held_out)."""
+    rows = list(pairs)
+    if not rows:
         return [], []
-    pair_hash = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    # The n-th repeat of the same pair gets its own hash, so repeats can be sampled apart.
-    nth = frame.groupby(["input", "output"], sort=False).cumcount().to_numpy(dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        key = pair_hash ^ (nth * np.uint64(0x9E3779B97F4A7C15))
-        key = pd.util.hash_array(key)
-        chosen = np.argsort(key, kind="stable")[:max_examples]
-        # A second, independent hash decides the side, so sampling does not bias it.
-        side = pd.util.hash_array(key[chosen] ^ np.uint64(0x5BD1E9955BD1E995))
-    cut = np.uint64(int(heldout_share * (2**64 - 1)))
-    rows = frame.to_numpy()[chosen]
-    train = [(i, o) for (i, o), s in zip(rows, side, strict=True) if s >= cut]
-    held = [(i, o) for (i, o), s in zip(rows, side, strict=True) if s < cut]
-    return train, held
+    inputs = [i for i, _ in rows]
+    outputs = [o for _, o in rows]
+    train, held = sample_indices(
+        text_hashes(inputs),
+        text_hashes(outputs),
+        max_examples=max_examples,
+        heldout_share=heldout_share,
+    )
+    return [rows[i] for i in train], [rows[i] for i in held]
 
 
 def synthesize(
@@ -127,6 +157,18 @@ def synthesize(
     """
     started = time.perf_counter()
     train_text, held_text = split(pairs, max_examples=max_examples, heldout_share=heldout_share)
+    return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started)
+
+
+def fit_and_measure(
+    train_text: list[tuple[str, str]],
+    held_text: list[tuple[str, str]],
+    *,
+    time_limit: float = TIME_LIMIT,
+    started: float | None = None,
+) -> Synthesis:
+    """Search on the training pairs, measure on the held-out pairs (JSON text)."""
+    started = time.perf_counter() if started is None else started
     result = Synthesis(
         program=None, train_examples=len(train_text), heldout_examples=len(held_text)
     )
