@@ -37,17 +37,26 @@ def steps(rng: random.Random, run: int) -> list[tuple[str, str, object, object]]
     name = f"Name{rng.randint(1, 900)} Last{rng.randint(1, 900)}"
     body = f"My order {order} is late. Call +1-555-{rng.randint(1000, 9999)}."
     intent = rng.choice(["refund", "shipping", "account", "billing"])
-    reply = " ".join(rng.choice(["We", "will", "look", "into", "it", "soon", "sorry"])
-                     for _ in range(12))
+    reply = " ".join(
+        rng.choice(["We", "will", "look", "into", "it", "soon", "sorry"]) for _ in range(12)
+    )
     return [
         ("extract_order_id", "llm", {"subject": "Order", "body": body}, order),
         ("lookup_customer", "tool", {"email": f"u{run}@example.com"}, {"tier": tier}),
         ("classify_intent", "llm", {"body": body}, intent),
-        ("set_priority", "llm", {"tier": tier, "order_total": total},
-         "P1" if tier == "enterprise" else "P2" if total >= 200 else "P3"),
+        (
+            "set_priority",
+            "llm",
+            {"tier": tier, "order_total": total},
+            "P1" if tier == "enterprise" else "P2" if total >= 200 else "P3",
+        ),
         ("route_ticket", "llm", {"intent": intent}, {"refund": "payments"}.get(intent, "general")),
-        ("acknowledge", "llm", {"customer_name": name, "ticket": f"T-{run}"},
-         f"Hi {name.split()[0]}, ticket T-{run} is open."),
+        (
+            "acknowledge",
+            "llm",
+            {"customer_name": name, "ticket": f"T-{run}"},
+            f"Hi {name.split()[0]}, ticket T-{run} is open.",
+        ),
         ("draft_reply", "llm", {"body": body, "intent": intent}, reply),
         ("send_reply", "code", {"ticket": f"T-{run}"}, {"sent": True}),
     ]
@@ -76,8 +85,12 @@ def generate(path: Path, records: int) -> None:
                     "input": inp, "output": None if failed else out,
                 }  # fmt: skip
                 if model:
-                    rec.update(model=model, provider=provider,
-                               input_tokens=rng.randint(200, 900), output_tokens=rng.randint(5, 80))
+                    rec.update(
+                        model=model,
+                        provider=provider,
+                        input_tokens=rng.randint(200, 900),
+                        output_tokens=rng.randint(5, 80),
+                    )
                 if failed:
                     rec["error"] = "overloaded_error: Overloaded"
                 f.write(orjson.dumps(rec) + b"\n")
@@ -131,8 +144,10 @@ def main() -> None:
     print(f"{'duckdb (counts only)':<29} {duck_s:7.2f} s   peak RSS {duck_mb:7.0f} MB")
     label = f"solidify assess (full, {steps_assessed} steps)"
     print(f"{label:<29} {ours_s:7.2f} s   peak RSS {ours_mb:7.0f} MB")
-    print(f"ratio solidify/duckdb: {ours_s / duck_s:.2f} (target <= 5); "
-          f"peak RSS {ours_mb / 1024:.2f} GB (target <= 2 GB)")
+    print(
+        f"ratio solidify/duckdb: {ours_s / duck_s:.2f} (target <= 5); "
+        f"peak RSS {ours_mb / 1024:.2f} GB (target <= 2 GB)"
+    )
     if not args.keep:
         log.unlink()
         folder.rmdir()
