@@ -9,12 +9,13 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from solidify import __version__
-from solidify.errors import GateFailed, InputError, SolidifyError
+from solidify.errors import GateFailed, InputError, OutputError, SolidifyError
 
 if TYPE_CHECKING:
     from solidify.assess.ingest import Ingested
@@ -234,6 +235,161 @@ def gate(assessment: Any, under_stage: int | None, over_replaceable: float | Non
             )
     if failures:
         raise GateFailed("; ".join(failures))
+
+
+@cli.command()
+@logs_options
+@config_option
+@filter_options
+@click.option("--out", "-o", required=True, help="Folder of the generated package.")
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(0, 1),
+    default=0.95,
+    show_default=True,
+    help="Held-out coverage a program needs to become code (otherwise the step is a stub).",
+)
+@click.option("--force", is_flag=True, help="Overwrite files that exist in --out.")
+@click.option("--llm", is_flag=True, help="Ask Claude to write the steps synthesis left as stubs.")
+@click.option(
+    "--model",
+    default="claude-sonnet-4-5",
+    show_default=True,
+    help="Model for --llm.",
+)
+@click.option(
+    "--base-url",
+    envvar="ANTHROPIC_BASE_URL",
+    help="Messages API address for --llm (default: the SDK's; env ANTHROPIC_BASE_URL).",
+)
+@click.option(
+    "--llm-attempts",
+    type=click.IntRange(1, 5),
+    default=3,
+    show_default=True,
+    help="Tries per step for --llm; each retry shows the model its counterexamples.",
+)
+@handle_errors
+def migrate(
+    logs: tuple[str, ...],
+    strict: bool,
+    config_path: str | None,
+    workflows: tuple[str, ...],
+    steps: tuple[str, ...],
+    out: str,
+    min_coverage: float,
+    force: bool,
+    llm: bool,
+    model: str,
+    base_url: str | None,
+    llm_attempts: int,
+) -> None:
+    """Generate deterministic code for the steps of LOGS that should stop being AI.
+
+    Writes a package to --out: one module per workflow with a function per step and a
+    STEPS registry, tests built from held-out logged examples, a shadow-mode wrapper
+    and a README. Steps no program reproduces are stubs that carry their examples.
+    """
+    from solidify.migrate.package import build_files, plan, write_package
+
+    target = Path(out)
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"{target}: exists and is not a folder")
+    table, assessment = _assess_for_migrate(logs, strict, config_path, workflows)
+    the_plan = plan(assessment, table, min_coverage=min_coverage, steps=steps)
+    if not the_plan.steps:
+        raise InputError("no step to generate: no AI step is reproducible or asked for (--step)")
+    if llm:
+        from solidify.migrate.llm import LLMSettings, write_stubs
+
+        settings = LLMSettings(model=model, base_url=base_url, attempts=llm_attempts,
+                               min_coverage=min_coverage)  # fmt: skip
+        report = write_stubs(the_plan, settings, log=lambda m: click.echo(m, err=True))
+        click.echo(report.summary(), err=True)
+    files = build_files(the_plan)
+    written = write_package(target, files, force=force)
+    for workflow, codes in the_plan.steps.items():
+        solved = sum(1 for c in codes if c.solved)
+        click.echo(f"{workflow}: {solved} step(s) written as code, {len(codes) - solved} stub(s)")
+    click.echo(f"wrote {len(written)} files to {target}", err=True)
+
+
+def _assess_for_migrate(logs, strict, config_path, workflows):
+    from solidify.assess.assessment import assess
+    from solidify.assess.config import load_config
+
+    config = load_config(config_path)
+    result = load_logs(logs, strict)
+    assessment = assess(result.table, config, workflows=workflows)
+    for warning in assessment.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if workflows and not assessment.workflows:
+        raise InputError(f"no workflow matches {', '.join(workflows)}")
+    return result.table, assessment
+
+
+@cli.command()
+@click.argument("package", type=click.Path(file_okay=False))
+@logs_options
+@click.option(
+    "--min-agreement",
+    type=click.FloatRange(0, 1),
+    default=0.95,
+    show_default=True,
+    help="Exit 1 when a written step agrees with fewer logged outputs than this.",
+)
+@click.option("--timeout", type=float, default=120.0, show_default=True,
+              help="Seconds the generated code may run per workflow.")  # fmt: skip
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@handle_errors
+def verify(
+    package: str,
+    logs: tuple[str, ...],
+    strict: bool,
+    min_agreement: float,
+    timeout: float,
+    fmt: str,
+) -> None:
+    """Replay the logged examples of LOGS through PACKAGE's STEPS and report agreement.
+
+    The generated code runs in a separate interpreter with a time limit.
+    """
+    from solidify.migrate.verify import verify as run_verify
+
+    result = load_logs(logs, strict)
+    report = run_verify(package, result.table, timeout=timeout)
+    if fmt == "json":
+        import orjson
+
+        click.echo(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        for check in report.checks:
+            state = "stub" if check.stub else f"{check.agreement:7.1%}"
+            click.echo(
+                f"{check.workflow:<20} {check.step:<28} {state:>8}  "
+                f"{check.agreed}/{check.cases} agree, {check.errors} error(s)"
+            )
+            for miss in check.mismatches[:2] if not check.stub else []:
+                shown = miss.get("error") or f"got {_short(miss.get('got'))}"
+                click.echo(f"    input {_short(miss['input'])}: expected "
+                           f"{_short(miss['expected'])}, {shown}")  # fmt: skip
+    for problem in report.problems:
+        click.echo(f"warning: {problem}", err=True)
+    if not report.checks:
+        raise InputError(f"{package}: no step of these logs is in the package's STEPS")
+    low = report.below(min_agreement)
+    if low:
+        names = ", ".join(f"{c.workflow}/{c.step} ({c.agreement:.1%})" for c in low)
+        raise GateFailed(f"below {min_agreement:.0%} agreement: {names}")
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    import json
+
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def main() -> None:
