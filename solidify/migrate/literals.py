@@ -117,9 +117,12 @@ def raw_pattern(pattern: str) -> str:
 def docstring(text: str, indent: str = "    ") -> str:
     """A triple-quoted docstring whose value is exactly `text` (escaped where needed)."""
     body = []
-    for char in text:
+    for i, char in enumerate(text):
         if char == "\\":
             body.append("\\\\")
+        elif char == '"' and (text[i + 1 : i + 2] == '"' or i == len(text) - 1):
+            # No run of quotes may close the docstring early, nor touch its closing quotes.
+            body.append('\\"')
         elif char == "\n":
             body.append("\n")
         elif char == "\t":
@@ -129,11 +132,9 @@ def docstring(text: str, indent: str = "    ") -> str:
             body.append(f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
         else:
             body.append(char)
-    escaped = "".join(body).replace('"""', '\\"\\"\\"')
+    escaped = "".join(body)
     lines = escaped.split("\n")
     if len(lines) == 1:
-        if escaped.endswith('"'):
-            escaped = escaped[:-1] + '\\"'
         return f'{indent}"""{escaped}"""'
     inner = "\n".join((indent + line) if line.strip() else "" for line in lines[1:])
     return f'{indent}"""{lines[0]}\n{inner}\n{indent}"""'
