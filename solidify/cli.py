@@ -253,7 +253,7 @@ def gate(assessment: Any, under_stage: int | None, over_replaceable: float | Non
 @click.option("--llm", is_flag=True, help="Ask Claude to write the steps synthesis left as stubs.")
 @click.option(
     "--model",
-    default="claude-sonnet-4-5",
+    default="claude-sonnet-5-5",
     show_default=True,
     help="Model for --llm.",
 )
