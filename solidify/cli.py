@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from solidify.assess.ingest import Ingested
 
 SHOWN_PROBLEMS = 5
+DB_HELP = (
+    "History database (SQLite); default: $SOLIDIFY_HOME/history.db, else the platform's "
+    "user data folder."
+)
 
 
 class CommandError(click.ClickException):
@@ -181,6 +185,8 @@ def run_assessment(
     show_default=True,
     help="text for people, json for scripts (see the contract), markdown, or csv (a row per step).",
 )
+@click.option("--record", is_flag=True, help="Append this assessment to the history database.")
+@click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
 @click.option(
     "--fail-under-stage",
     type=click.IntRange(1, 4),
@@ -199,6 +205,8 @@ def assess(
     workflows: tuple[str, ...],
     steps: tuple[str, ...],
     fmt: str,
+    record: bool,
+    db: str | None,
     fail_under_stage: int | None,
     fail_over_replaceable: float | None,
 ) -> None:
@@ -220,6 +228,11 @@ def assess(
         click.echo(tables.to_markdown(assessment), nl=False)
     else:
         click.echo(text.render(assessment), nl=False, color=sys.stdout.isatty() or None)
+    if record:
+        from solidify.reports import history
+
+        count = history.record(assessment, db, sources=list(logs))
+        click.echo(f"recorded {count} workflow assessment(s) in {history.resolve(db)}", err=True)
     gate(assessment, fail_under_stage, fail_over_replaceable)
 
 
@@ -390,6 +403,118 @@ def _short(value: Any, limit: int = 80) -> str:
 
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@cli.command()
+@logs_options
+@config_option
+@filter_options
+@click.option("--out", "-o", required=True, help="Report file: .html or .md.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["html", "markdown"]),
+    help="Format, when the extension does not say.",
+)  # fmt: skip
+@click.option(
+    "--by",
+    type=click.Choice(["auto", "day", "week", "month"]),
+    default="auto",
+    show_default=True,
+    help="Period for the trends read from the logs' timestamps.",
+)
+@click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
+@click.option("--force", is_flag=True, help="Overwrite the report if it exists.")
+@handle_errors
+def report(
+    logs: tuple[str, ...],
+    strict: bool,
+    config_path: str | None,
+    workflows: tuple[str, ...],
+    steps: tuple[str, ...],
+    out: str,
+    fmt: str | None,
+    by: str,
+    db: str | None,
+    force: bool,
+) -> None:
+    """Write a report of LOGS: stages, costs, what to replace next, charts and trends.
+
+    HTML is one self-contained file (inline styles and charts, nothing loaded from
+    elsewhere); Markdown writes its charts as PNG files next to it.
+    """
+    from solidify.assess.config import load_config
+    from solidify.assess.trends import trends
+    from solidify.io import check_writable
+    from solidify.reports import history
+    from solidify.reports.report import ReportData, format_for, write_report
+
+    kind = format_for(out, fmt)
+    check_writable(out, force=force)
+    config = load_config(config_path)
+    result = load_logs(logs, strict)
+    assessment = run_assessment_on(result.table, config, workflows, steps)
+    period = by if by != "auto" else auto_period(result.table)
+    data = ReportData(
+        assessment,
+        periods=trends(result.table, assessment, config, by=period),
+        history=history.load_if_any(db),
+        by=period,
+        sources=list(logs),
+    )
+    written = write_report(data, out, fmt=kind, force=force)
+    click.echo(f"wrote {written[-1]}" + (f" and {len(written) - 1} chart file(s)"
+                                         if len(written) > 1 else ""), err=True)  # fmt: skip
+
+
+def run_assessment_on(table, config, workflows, steps):
+    from solidify.assess.assessment import assess as run
+
+    assessment = run(table, config, workflows=workflows, steps=steps)
+    for warning in assessment.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if workflows and not assessment.workflows:
+        raise InputError(f"no workflow matches {', '.join(workflows)}")
+    return assessment
+
+
+def auto_period(table) -> str:
+    """Months over two months or more, weeks over two weeks, else days."""
+    started = table["started_at"].dropna()
+    if started.empty:
+        return "month"
+    days = (started.max() - started.min()).days
+    return "month" if days >= 60 else "week" if days >= 14 else "day"
+
+
+@cli.command(name="history")
+@click.option("--workflow", help="Only this workflow.")
+@click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@handle_errors
+def history_command(workflow: str | None, db: str | None, fmt: str) -> None:
+    """List recorded assessments, oldest first (record them with `assess --record`)."""
+    from solidify.reports import history
+
+    entries = history.load(db, workflow=workflow)
+    if fmt == "json":
+        import orjson
+
+        click.echo(orjson.dumps(entries, option=orjson.OPT_INDENT_2).decode())
+        return
+    if not entries:
+        click.echo("no recorded assessment" + (f" of {workflow}" if workflow else ""))
+        return
+    click.echo(f"{'recorded':<21} {'workflow':<24} {'runs':>6} {'$/run':>9} {'AI':>5} "
+               f"{'replaceable':>11}  stage")  # fmt: skip
+    for e in entries:
+        per_run = e["cost_per_run_usd"]
+        click.echo(
+            f"{e['recorded_at']:<21} {e['workflow'][:24]:<24} {e['runs']:>6} "
+            f"{'-' if per_run is None else f'{per_run:.4f}':>9} "
+            f"{e['ai_execution_share']:>5.0%} {e['replaceable_cost_share']:>11.0%}  "
+            f"{e['maturity']['level']} {e['maturity']['name']}"
+        )
 
 
 def main() -> None:

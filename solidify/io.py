@@ -36,6 +36,10 @@ def atomic_write(
     except OSError as exc:
         raise OutputError(f"{target}: cannot write: {exc.strerror}") from None
     try:
+        # mkstemp makes the file private; give it the mode a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(
             fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})
         ) as f:

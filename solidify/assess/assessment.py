@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from solidify.assess.config import Config
-from solidify.assess.maturity import stage, window, window_facts
+from solidify.assess.maturity import reproducible_steps, stage, window, window_facts
 from solidify.assess.metrics import Texts, step_metrics
 from solidify.assess.model import Assessment, StepAssessment, WorkflowAssessment
 from solidify.assess.pricing import Pricer, model_rates, provider_of
@@ -175,9 +175,9 @@ def _workflow(
             )
         )
     _rank(steps)
-    replace_steps = {s.step for s in steps if s.recommendation.action == "replace"}
     recent = window(rows, th.maturity_window_days)
-    facts = window_facts(recent, replace_steps, declared=name in config.declared)
+    mechanical = reproducible_steps(steps, th)
+    facts = window_facts(recent, mechanical, declared=name in config.declared)
     maturity = stage(facts, steps, th)
     executions = len(rows)
     ai_executions = int(rows["kind"].isin(AI_KINDS).sum())

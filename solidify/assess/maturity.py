@@ -62,6 +62,19 @@ class WindowFacts:
         return self.runs_failed / self.runs if self.runs else 0.0
 
 
+def reproducible_steps(steps: list[StepAssessment], th: Thresholds) -> set[str]:
+    """Steps whose work code can do: a program reproduces them at the `replace` threshold,
+    whatever runs them now (a step already moved to code was mechanical AI work before)."""
+    return {
+        s.step
+        for s in steps
+        if s.synthesis is not None
+        and s.synthesis.program is not None
+        and s.synthesis.heldout_coverage >= th.replace_coverage
+        and s.synthesis.confidence >= th.replace_confidence
+    }
+
+
 def window(table: pd.DataFrame, days: int) -> pd.DataFrame:
     """The rows of the latest `days` days of this workflow's logs."""
     started = table["started_at"]
