@@ -53,7 +53,20 @@ def logs_options(command: Callable[..., Any]) -> Callable[..., Any]:
         is_flag=True,
         help="Stop at the first bad record instead of skipping it.",
     )(command)
+    command = click.option(
+        "--input-format",
+        metavar="NAME",
+        expose_value=False,
+        callback=_remember_format,
+        help="Read every log as this format instead of recognising it (see docs/formats.md): "
+        "canonical, otlp, spans, attributes, langfuse, langsmith, kestra, kestra-flow, "
+        "openai-batch, anthropic-batch, claude-code.",
+    )(command)
     return click.argument("logs", nargs=-1, required=True, metavar="LOGS...")(command)
+
+
+def _remember_format(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    ctx.meta["solidify.input_format"] = value
 
 
 def load_logs(logs: tuple[str, ...], strict: bool) -> Ingested:
@@ -65,7 +78,12 @@ def load_logs(logs: tuple[str, ...], strict: bool) -> Ingested:
     with click.progressbar(
         length=total or 1, label="reading logs", file=sys.stderr, hidden=not show
     ) as bar:
-        result = read_logs(logs, strict=strict, progress=bar.update)
+        result = read_logs(
+            logs,
+            strict=strict,
+            progress=bar.update,
+            input_format=click.get_current_context().meta.get("solidify.input_format"),
+        )
     report_problems(result)
     return result
 

@@ -94,6 +94,7 @@ def assess(
     syntheses = run_all(jobs, workers=workers, progress=progress)
     # The per-workflow work needs no text columns: leave them out of the copies.
     slim = table.drop(columns=["input", "output", "extra", "error"])
+    declared = set(config.declared) | orchestrated(table)
     out: list[WorkflowAssessment] = []
     for name, at in sorted(slim.groupby(as_strings(slim["workflow"])).indices.items()):
         out.append(
@@ -104,9 +105,18 @@ def assess(
                 failed_cost.loc[name],
                 {step: found for (wf, step), found in syntheses.items() if wf == name},
                 config,
+                declared=name in declared,
             )
         )
     return Assessment(out, warnings, tuple(steps))
+
+
+def orchestrated(table: pd.DataFrame) -> set[str]:
+    """Workflows whose logs come from an orchestrator running a declared definition."""
+    marked = table["extra"].fillna("").str.contains('"orchestrator":', regex=False)
+    if not marked.any():
+        return set()
+    return set(as_strings(table.loc[marked, "workflow"]))
 
 
 def _synthesis_jobs(
@@ -141,6 +151,8 @@ def _workflow(
     failed_cost: pd.Series,
     syntheses: dict[str, Synthesis],
     config: Config,
+    *,
+    declared: bool = False,
 ) -> WorkflowAssessment:
     th = config.thresholds
     runs = int(rows["run_id"].nunique())
@@ -177,7 +189,7 @@ def _workflow(
     _rank(steps)
     recent = window(rows, th.maturity_window_days)
     mechanical = reproducible_steps(steps, th)
-    facts = window_facts(recent, mechanical, declared=name in config.declared)
+    facts = window_facts(recent, mechanical, declared=declared)
     maturity = stage(facts, steps, th)
     executions = len(rows)
     ai_executions = int(rows["kind"].isin(AI_KINDS).sum())

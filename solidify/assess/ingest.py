@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from solidify.assess import formats
 from solidify.assess.fastjsonl import blocks, fast_block
 from solidify.assess.records import BatchBuilder, Problems, Unreadable
 from solidify.assess.schema import RECORD_FIELDS, STEP_TABLE_MARKER, STEP_TABLE_SCHEMA
@@ -39,6 +40,8 @@ EXTENSIONS = {
     ".json": "json",
     ".csv": "csv",
     ".parquet": "parquet",
+    ".yaml": "yaml",
+    ".yml": "yaml",
 }
 STDIN = "-"
 _SNIFF = 8192
@@ -101,15 +104,41 @@ def read_logs(
     strict: bool = False,
     progress: Progress | None = None,
     stdin: IO[bytes] | None = None,
+    input_format: str | None = None,
 ) -> Ingested:
-    """Read every log named by `paths` into one step table."""
+    """Read every log named by `paths` into one step table.
+
+    The format of each file is recognised from its first record (see
+    solidify.assess.formats), unless `input_format` names one.
+    """
+    if input_format is not None and input_format not in formats.FORMATS:
+        raise InputError(f"unknown input format {input_format!r}; known: {formats.known()}")
     problems = Problems()
     tables: list[pa.Table] = []
     files = discover(paths)
+    context = formats.Context()
     for name in files:
-        tables.extend(read_file(name, problems, strict=strict, progress=progress, stdin=stdin))
+        tables.extend(read_file(name, problems, strict=strict, progress=progress, stdin=stdin,
+                                input_format=input_format, context=context))  # fmt: skip
     table = pa.concat_tables(tables) if tables else STEP_TABLE_SCHEMA.empty_table()
-    return Ingested(table=to_frame(table), problems=problems, files=files)
+    frame = to_frame(table)
+    if context.task_types:
+        frame = _apply_task_types(frame, context.task_types)
+    return Ingested(table=frame, problems=problems, files=files)
+
+
+def _apply_task_types(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    """Kestra tasks whose flow definition names an AI plugin are model calls."""
+    from solidify.assess.formats.kestra import kind_of
+
+    kestra = frame["extra"].fillna("").str.contains('"orchestrator":"kestra"', regex=False)
+    ai = frame["step"].astype(str).map(lambda step: kind_of(types.get(step)) == "llm")
+    change = kestra & ai
+    if change.any():
+        kinds = frame["kind"].astype(str)
+        kinds[change] = "llm"
+        frame["kind"] = kinds.astype("category")
+    return frame
 
 
 def read_file(
@@ -119,8 +148,11 @@ def read_file(
     strict: bool = False,
     progress: Progress | None = None,
     stdin: IO[bytes] | None = None,
+    input_format: str | None = None,
+    context: formats.Context | None = None,
 ) -> Iterator[pa.Table]:
     """Yield validated step-table batches from one file (or stdin)."""
+    context = context or formats.Context()
     if name == STDIN:
         data = (stdin or sys.stdin.buffer).read()
         display = "<stdin>"
@@ -139,15 +171,20 @@ def read_file(
             return gzip.open(name, "rb") if gz else open(name, "rb")
 
     builder = BatchBuilder(display, problems, strict=strict)
+    workflow = _default_workflow(display)
     if reader == "parquet":
-        yield from _read_parquet(opener, display, builder, progress)
+        yield from _read_parquet(opener, display, builder, progress, input_format, context)
+        return
+    if reader == "yaml":
+        with opener() as handle:
+            _read_flow_yaml(handle, display, context)
         return
     with opener() as handle:
         if reader == "jsonl":
-            yield from _read_jsonl(handle, display, builder, progress)
+            yield from _read_jsonl(handle, display, builder, progress, input_format, context)
             return
         if reader == "json":
-            records = _json_records(handle, display)
+            records = _json_records(handle, display, input_format, context, workflow)
         else:
             records = _csv_records(handle, display, progress)
         yield from builder.batches(records)
@@ -206,10 +243,77 @@ def _loads(raw: bytes) -> Any:
 
 
 def _read_jsonl(
-    handle: IO[bytes], display: str, builder: BatchBuilder, progress: Progress | None
+    handle: IO[bytes],
+    display: str,
+    builder: BatchBuilder,
+    progress: Progress | None,
+    input_format: str | None = None,
+    context: formats.Context | None = None,
 ) -> Iterator[pa.Table]:
-    """Block by block: the pyarrow fast path, else the line-by-line path for that block."""
-    for first_line, block in blocks(handle):
+    """Block by block: the pyarrow fast path, else the line-by-line path for that block.
+    A file of another trace format is read whole and mapped first."""
+    pieces = blocks(handle)
+    first = next(pieces, None)
+    if first is None:
+        return
+    kind = input_format or _jsonl_format(first[1], display)
+    if kind != "canonical":
+        data = first[1] + b"".join(block for _, block in pieces) + handle.read()
+        items = _trace_lines(data, display)
+        records = formats.to_records(kind, items, _default_workflow(display),
+                                     context or formats.Context())  # fmt: skip
+        yield from builder.batches(enumerate(_mapped(records, kind, display), 1))
+        if progress:
+            progress(len(data))
+        return
+    yield from _canonical_blocks(handle, display, builder, progress, first, pieces)
+
+
+def _jsonl_format(block: bytes, display: str) -> str:
+    """The format of a JSON Lines file, from its first record."""
+    for raw in block.split(b"\n"):
+        if not raw.strip():
+            continue
+        try:
+            record = _loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return "canonical"  # the canonical path says precisely what is wrong
+        if not isinstance(record, dict) or set(record) & set(formats.CANONICAL_KEYS):
+            return "canonical"
+        found = formats.detect(record)
+        if found is None:
+            raise InputError(
+                "records of an unknown format (known: " + formats.known() + "); "
+                "name one with --input-format",
+                file=display,
+            )
+        return found
+    return "canonical"
+
+
+def _trace_lines(data: bytes, display: str) -> list[Any]:
+    items = []
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            items.append(_loads(raw))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InputError(f"not valid JSON: {_short(exc)}", file=display, line=number) from None
+    return items
+
+
+def _canonical_blocks(
+    handle: IO[bytes],
+    display: str,
+    builder: BatchBuilder,
+    progress: Progress | None,
+    first: tuple[int, bytes],
+    rest: Iterator[tuple[int, bytes]],
+) -> Iterator[pa.Table]:
+    import itertools
+
+    for first_line, block in itertools.chain([first], rest):
         table = fast_block(block, first_line, display)
         if table is None:
             if first_line == 1 and not _starts_with_record(block):
@@ -284,18 +388,68 @@ def _refuse_non_records(handle: IO[bytes], display: str, first: bytes, exc: Exce
     )
 
 
-def _json_records(handle: IO[bytes], display: str) -> Iterator[tuple[int, Any]]:
-    """A .json file holding an array of canonical records."""
+def _json_records(
+    handle: IO[bytes],
+    display: str,
+    input_format: str | None = None,
+    context: formats.Context | None = None,
+    workflow: str = "workflow",
+) -> Iterator[tuple[int, Any]]:
+    """A .json document: an array of canonical records, or a trace format's export."""
     try:
         doc = _loads(handle.read())
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"not valid JSON: {_short(exc)}", file=display) from None
-    if not isinstance(doc, list) or not doc or not all(isinstance(r, dict) for r in doc):
+    kind = input_format or formats.detect(doc)
+    if kind is None:
         raise InputError(
-            "JSON that is not records: expected an array of step records", file=display
+            "JSON that is not records, nor a known trace format (known: " + formats.known() + ")",
+            file=display,
         )
-    # A JSON array has no useful line numbers; the record's position stands in.
-    yield from enumerate(doc, 1)
+    if kind == "canonical":
+        if isinstance(doc, dict):
+            doc = [doc]
+        if not isinstance(doc, list) or not doc:
+            raise InputError("JSON that is not records: expected an array of step records",
+                             file=display)  # fmt: skip
+        # A JSON array has no useful line numbers; the record's position stands in.
+        yield from enumerate(doc, 1)
+        return
+    records = formats.to_records(kind, [doc], workflow, context or formats.Context())
+    yield from enumerate(_mapped(records, kind, display), 1)
+
+
+def _read_flow_yaml(handle: IO[bytes], display: str, context: formats.Context) -> None:
+    """A Kestra flow definition: it only tells the executions' readers each task's type."""
+    import yaml
+
+    from solidify.assess.formats.kestra import is_flow, task_types
+
+    try:
+        doc = yaml.safe_load(handle.read())
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML: {_short(exc)}", file=display) from None
+    if not is_flow(doc):
+        raise InputError("YAML that is not a Kestra flow (id, namespace, tasks)", file=display)
+    context.task_types.update(task_types(doc))
+
+
+def _mapped(records: Iterator[dict[str, Any]], kind: str, display: str) -> Iterator[Any]:
+    """A reader that meets data of another shape says so in one line, never a traceback."""
+    try:
+        yield from records
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        detail = str(exc) if isinstance(exc, formats.FormatMismatch) else type(exc).__name__
+        raise InputError(f"cannot read as {kind}: {detail}", file=display) from None
+
+
+def _default_workflow(display: str) -> str:
+    """A workflow name for formats that have none: the file's name without its endings."""
+    name = Path(display).name
+    for ending in sorted(EXTENSIONS, key=len, reverse=True):
+        if name.lower().endswith(ending):
+            return name[: -len(ending)] or name
+    return name
 
 
 def _csv_records(
@@ -365,6 +519,8 @@ def _read_parquet(
     display: str,
     builder: BatchBuilder,
     progress: Progress | None,
+    input_format: str | None = None,
+    context: formats.Context | None = None,
 ) -> Iterator[pa.Table]:
     try:
         parquet = pq.ParquetFile(opener())
@@ -380,6 +536,13 @@ def _read_parquet(
             yield table.select(STEP_TABLE_SCHEMA.names).cast(STEP_TABLE_SCHEMA)
         return
     names = set(parquet.schema_arrow.names)
+    kind = input_format or ("langsmith" if "run_type" in names else None)
+    if kind and kind != "canonical":
+        rows = [r for batch in parquet.iter_batches(batch_size=50_000) for r in batch.to_pylist()]
+        records = formats.to_records(kind, rows, _default_workflow(display),
+                                     context or formats.Context())  # fmt: skip
+        yield from builder.batches(enumerate(_mapped(records, kind, display), 1))
+        return
     if not names & {"workflow", "run_id", "step"}:
         raise InputError("Parquet columns name none of workflow, run_id, step", file=display)
     row = 0

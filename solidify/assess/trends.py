@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from solidify.assess.assessment import orchestrated
 from solidify.assess.config import Config
 from solidify.assess.maturity import reproducible_steps, stage, window_facts
 from solidify.assess.model import Assessment
@@ -62,13 +63,14 @@ def trends(
     names = as_strings(timed["workflow"])
     out: list[Period] = []
     by_name = {w.workflow: w for w in assessment.workflows}
+    declared = set(config.declared) | orchestrated(table)
     for (workflow, start), at in timed.groupby([names, starts.to_numpy()]).indices.items():
         w = by_name.get(workflow)
         if w is None:
             continue
         rows = timed.iloc[at]
         mechanical = reproducible_steps(w.steps, config.thresholds)
-        facts = window_facts(rows, mechanical, declared=workflow in config.declared)
+        facts = window_facts(rows, mechanical, declared=workflow in declared)
         level = stage(facts, w.steps, config.thresholds).level
         runs = int(rows["run_id"].nunique())
         spent = float(cost.iloc[at].sum())

@@ -1,0 +1,128 @@
+"""Langfuse: trace downloads ({"trace", "observations"}, camelCase) and blob exports
+(observation rows in snake_case, JSON Lines).
+
+Langfuse's `usageDetails` holds disjoint buckets (`input`, `input_cached_tokens`,
+`input_cache_read`, …, `output`, …) that add up to `total`: the canonical input count
+is the sum of the input buckets. Only `usageDetails` is read for usage, never the
+framework attributes in `metadata`, where agent spans repeat their children's usage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from solidify.assess.formats.common import (
+    decode,
+    first,
+    integer,
+    iso,
+    number,
+    provider_name,
+    stable_name,
+)
+
+KINDS = {
+    "GENERATION": "llm", "EMBEDDING": "llm", "AGENT": "agent", "TOOL": "tool",
+    "SPAN": "code", "CHAIN": "code", "RETRIEVER": "code", "EVALUATOR": "code",
+    "GUARDRAIL": "code", "EVENT": "code",
+}  # fmt: skip
+
+
+def usage(details: Any) -> dict[str, int]:
+    if not isinstance(details, dict):
+        return {}
+    out = {"input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0, "cache_write_tokens": 0}
+    seen = False
+    for key, value in details.items():
+        count = integer(value)
+        if count is None or key == "total":
+            continue
+        seen = True
+        name = key.lower()
+        if name.startswith(("input", "prompt")):
+            out["input_tokens"] += count
+            if "cache_read" in name or "cached" in name:
+                out["cache_read_tokens"] += count
+            elif "cache_creation" in name or "cache_write" in name:
+                out["cache_write_tokens"] += count
+        elif name.startswith(("output", "completion")):
+            out["output_tokens"] += count
+    return {k: v for k, v in out.items() if v} if seen else {}
+
+
+def _kind(observation: dict[str, Any]) -> str:
+    kind = KINDS.get(str(observation.get("type") or "SPAN").upper(), "code")
+    if kind == "code":
+        metadata = decode(observation.get("metadata"))
+        attributes = metadata.get("attributes") if isinstance(metadata, dict) else None
+        if isinstance(attributes, dict) and (
+            str(attributes.get("openinference.span.kind", "")).upper() == "AGENT"
+            or "gen_ai.agent.name" in attributes
+            or "agent_name" in attributes
+        ):
+            return "agent"
+    return kind
+
+
+def observation_records(
+    observations: Iterable[dict[str, Any]], workflow: str | None, run_id: str | None
+) -> Iterator[dict[str, Any]]:
+    for o in observations:
+        kind = _kind(o)
+        level = str(first(o, "level") or "DEFAULT").upper()
+        failed = level == "ERROR"
+        cost = first(o, "costDetails", "cost_details")
+        total_cost = first(o, "totalCost", "total_cost")
+        if total_cost is None and isinstance(cost, dict):
+            total_cost = cost.get("total")
+        model = first(o, "model", "providedModelName", "provided_model_name")
+        record = {
+            "workflow": workflow or first(o, "traceName", "trace_name") or "langfuse",
+            "run_id": str(run_id or first(o, "traceId", "trace_id") or "unknown-trace"),
+            "step": stable_name(o.get("name"), default=str(o.get("type") or "step").lower()),
+            "kind": kind,
+            "status": "error" if failed else "ok",
+            "started_at": iso(first(o, "startTime", "start_time")),
+            "ended_at": iso(first(o, "endTime", "end_time")),
+            "model": str(model) if model else None,
+            "provider": provider_name(_provider(o)),
+            "input": decode(o.get("input")),
+            "output": None if failed else decode(o.get("output")),
+            "error": str(first(o, "statusMessage", "status_message") or "error")
+            if failed
+            else None,
+            "step_id": first(o, "id"),
+            "parent_id": first(o, "parentObservationId", "parent_observation_id"),
+        }
+        record.update(usage(first(o, "usageDetails", "usage_details")))
+        if record.get("input_tokens") or record.get("output_tokens"):
+            record["cost_usd"] = number(total_cost)
+        yield {k: v for k, v in record.items() if v is not None}
+
+
+def _message(o: dict[str, Any]) -> str:
+    return str(first(o, "statusMessage", "status_message") or "error")
+
+
+def _provider(o: dict[str, Any]) -> Any:
+    metadata = decode(o.get("metadata"))
+    attributes = metadata.get("attributes") if isinstance(metadata, dict) else None
+    if isinstance(attributes, dict):
+        return first(attributes, "gen_ai.system", "gen_ai.provider.name", "llm.provider")
+    return None
+
+
+def trace_records(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    trace = doc.get("trace") or {}
+    yield from observation_records(
+        doc.get("observations") or [], trace.get("name"), trace.get("id")
+    )
+
+
+def is_blob_row(record: dict[str, Any]) -> bool:
+    return (
+        "trace_id" in record
+        and "type" in record
+        and ("start_time" in record or "usage_details" in record)
+    )
