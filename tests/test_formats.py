@@ -383,3 +383,57 @@ def test_detection() -> None:
     assert detect({"taskRunList": []}) == "kestra"
     assert detect({"type": "assistant", "sessionId": "s"}) == "claude-code"
     assert detect({"nothing": 1}) is None
+
+
+def test_phoenix_export_with_nested_attributes(tmp_path: Path) -> None:
+    spans = [
+        {"name": "ChatCompletion", "span_kind": "LLM", "parent_id": "p1",
+         "context": {"trace_id": "t9", "span_id": "s2"},
+         "start_time": "2026-01-01T00:00:00+00:00", "end_time": "2026-01-01T00:00:01+00:00",
+         "status_code": "OK",
+         "attributes": {"openinference": {"span": {"kind": "LLM"}},
+                        "llm": {"model_name": "gpt-4o-mini", "provider": "openai",
+                                "token_count": {"prompt": 12, "completion": 3}},
+                        "input": {"value": '{"q": "hi"}'}, "output": {"value": "hello"}}},
+        {"name": "retrieve", "span_kind": "RETRIEVER", "parent_id": "p1",
+         "context": {"trace_id": "t9", "span_id": "s3"}, "status_code": "ERROR",
+         "status_message": "index offline",
+         "attributes": {"openinference": {"span": {"kind": "RETRIEVER"}}}},
+    ]  # fmt: skip
+    table = read(write(tmp_path, "phoenix.jsonl", "\n".join(json.dumps(s) for s in spans)))
+    llm = table.iloc[0]
+    assert (llm["kind"], llm["model"], llm["input_tokens"], llm["output_tokens"]) == (
+        "llm",
+        "gpt-4o-mini",
+        12,
+        3,
+    )
+    assert json.loads(llm["input"]) == {"q": "hi"} and llm["parent_id"] == "p1"
+    retriever = table.iloc[1]
+    assert (retriever["kind"], retriever["status"], retriever["error"]) == (
+        "code",
+        "error",
+        "index offline",
+    )
+
+
+def test_langsmith_parquet_bulk_export(tmp_path: Path) -> None:
+    import pandas as pd
+
+    runs = pd.DataFrame([
+        {"id": "r1", "trace_id": "r1", "name": "classify 2", "run_type": "llm",
+         "session_name": "triage", "start_time": "2026-01-01T00:00:00Z",
+         "end_time": "2026-01-01T00:00:01Z", "prompt_tokens": 20, "completion_tokens": 2,
+         "inputs": '{"text": "refund"}', "outputs": '{"label": "billing"}', "error": None},
+        {"id": "r2", "trace_id": "r2", "name": "classify 3", "run_type": "llm",
+         "session_name": "triage", "start_time": "2026-01-01T00:01:00Z",
+         "end_time": "2026-01-01T00:01:01Z", "prompt_tokens": 21, "completion_tokens": 2,
+         "inputs": '{"text": "login"}', "outputs": None, "error": "RateLimitError"},
+    ])  # fmt: skip
+    path = tmp_path / "runs.parquet"
+    runs.to_parquet(path)
+    table = read(path)
+    assert list(table["step"].astype(str)) == ["classify", "classify"]
+    assert list(table["status"]) == ["ok", "error"]
+    assert list(table["input_tokens"]) == [20, 21]
+    assert json.loads(table["output"].iloc[0]) == {"label": "billing"}

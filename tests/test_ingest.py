@@ -288,3 +288,29 @@ def test_a_bad_record_deep_in_a_large_file_is_named_by_its_line(
     assert [(p.line, p.field) for p in result.problems.first] == [(251, "attempt")]
     assert list(result.table["line"][:3]) == [1, 2, 3]
     assert result.table["line"].iloc[-1] == 300
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["release-cleanup/month1.jsonl", "release-cleanup/month2.jsonl",
+     "release-cleanup/month3.jsonl", "support-triage.jsonl.gz", "invoice-intake.csv"],
+)  # fmt: skip
+def test_assess_succeeds_on_every_sample_file(runner, name: str) -> None:
+    result = runner.invoke(cli, ["assess", str(SAMPLES / name)])
+    assert result.exit_code == 0, result.stderr
+    assert "stage " in result.stdout
+    assert result.stderr == ""
+
+
+def test_help_and_version_do_not_import_heavy_libraries() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from solidify.cli import cli\n"
+        "try:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
+        "names = ('pandas', 'matplotlib', 'anthropic', 'pyarrow')\n"
+        "print('heavy:' + ','.join(m for m in names if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "heavy:"

@@ -34,13 +34,26 @@ GENAI_OPERATIONS = {
 
 
 def flatten_otlp_attributes(items: Any) -> dict[str, Any]:
-    """OTLP's [{"key": k, "value": {"stringValue": v}}] as a plain dict."""
+    """OTLP's [{"key": k, "value": {"stringValue": v}}], or nested attribute objects as
+    Phoenix exports them ({"llm": {"model_name": …}}), as one flat dict of dotted keys."""
     if isinstance(items, dict):
-        return items
+        return _dotted(items)
     out: dict[str, Any] = {}
     for item in items or []:
         if isinstance(item, dict) and "key" in item:
             out[item["key"]] = _any_value(item.get("value"))
+    return out
+
+
+def _dotted(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        # Message lists stay whole; only nested objects of attributes are flattened.
+        if isinstance(value, dict) and value and not name.endswith((".value", "messages")):
+            out.update(_dotted(value, f"{name}."))
+        else:
+            out[name] = value
     return out
 
 
