@@ -167,10 +167,11 @@ def run_assessment(
     strict: bool,
     config_path: str | None,
     workflows: tuple[str, ...],
-    steps: tuple[str, ...],
+    steps: tuple[str, ...] = (),
 ):
-    """Read logs and assess them, with progress on stderr when it is a terminal."""
-    from solidify.assess.assessment import assess
+    """Read logs and assess them, with progress on stderr when it is a terminal.
+    Returns (step table, assessment, config)."""
+    from solidify.assess.assessment import assess as run
     from solidify.assess.config import load_config
 
     config = load_config(config_path)
@@ -181,14 +182,14 @@ def run_assessment(
         if show:
             click.echo(f"\r\033[Kfinding code for {label}", nl=False, err=True)
 
-    assessment = assess(result.table, config, workflows=workflows, steps=steps, progress=progress)
+    assessment = run(result.table, config, workflows=workflows, steps=steps, progress=progress)
     if show:
         click.echo("\r\033[K", nl=False, err=True)
     for warning in assessment.warnings:
         click.echo(f"warning: {warning}", err=True)
     if workflows and not assessment.workflows:
         raise InputError(f"no workflow matches {', '.join(workflows)}")
-    return assessment
+    return result.table, assessment, config
 
 
 @cli.command()
@@ -237,7 +238,7 @@ def assess(
     """
     from solidify.reports import tables, text
 
-    assessment = run_assessment(logs, strict, config_path, workflows, steps)
+    _, assessment, _ = run_assessment(logs, strict, config_path, workflows, steps)
     if fmt == "json":
         click.echo(tables.to_json(assessment), nl=False)
     elif fmt == "csv":
@@ -326,7 +327,7 @@ def migrate(
     target = Path(out)
     if target.exists() and not target.is_dir():
         raise OutputError(f"{target}: exists and is not a folder")
-    table, assessment = _assess_for_migrate(logs, strict, config_path, workflows)
+    table, assessment, _ = run_assessment(logs, strict, config_path, workflows)
     the_plan = plan(assessment, table, min_coverage=min_coverage, steps=steps)
     if not the_plan.steps:
         raise InputError("no step to generate: no AI step is reproducible or asked for (--step)")
@@ -343,20 +344,6 @@ def migrate(
         solved = sum(1 for c in codes if c.solved)
         click.echo(f"{workflow}: {solved} step(s) written as code, {len(codes) - solved} stub(s)")
     click.echo(f"wrote {len(written)} files to {target}", err=True)
-
-
-def _assess_for_migrate(logs, strict, config_path, workflows):
-    from solidify.assess.assessment import assess
-    from solidify.assess.config import load_config
-
-    config = load_config(config_path)
-    result = load_logs(logs, strict)
-    assessment = assess(result.table, config, workflows=workflows)
-    for warning in assessment.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    if workflows and not assessment.workflows:
-        raise InputError(f"no workflow matches {', '.join(workflows)}")
-    return result.table, assessment
 
 
 @cli.command()
@@ -459,7 +446,6 @@ def report(
     HTML is one self-contained file (inline styles and charts, nothing loaded from
     elsewhere); Markdown writes its charts as PNG files next to it.
     """
-    from solidify.assess.config import load_config
     from solidify.assess.trends import trends
     from solidify.io import check_writable
     from solidify.reports import history
@@ -467,13 +453,11 @@ def report(
 
     kind = format_for(out, fmt)
     check_writable(out, force=force)
-    config = load_config(config_path)
-    result = load_logs(logs, strict)
-    assessment = run_assessment_on(result.table, config, workflows, steps)
-    period = by if by != "auto" else auto_period(result.table)
+    table, assessment, config = run_assessment(logs, strict, config_path, workflows, steps)
+    period = by if by != "auto" else auto_period(table)
     data = ReportData(
         assessment,
-        periods=trends(result.table, assessment, config, by=period),
+        periods=trends(table, assessment, config, by=period),
         history=history.load_if_any(db),
         by=period,
         sources=list(logs),
@@ -481,17 +465,6 @@ def report(
     written = write_report(data, out, fmt=kind, force=force)
     click.echo(f"wrote {written[-1]}" + (f" and {len(written) - 1} chart file(s)"
                                          if len(written) > 1 else ""), err=True)  # fmt: skip
-
-
-def run_assessment_on(table, config, workflows, steps):
-    from solidify.assess.assessment import assess as run
-
-    assessment = run(table, config, workflows=workflows, steps=steps)
-    for warning in assessment.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    if workflows and not assessment.workflows:
-        raise InputError(f"no workflow matches {', '.join(workflows)}")
-    return assessment
 
 
 def auto_period(table) -> str:
