@@ -89,8 +89,8 @@ def plan(
             train_examples = [(orjson.loads(i), orjson.loads(o)) for i, o in train[:60]]
             program = syn.program if solved else None
             chosen.append(StepCode(s, examples, inputs, program, train=train_examples))
-        if chosen:
-            out.steps[w.workflow] = chosen
+        # Every workflow gets its module, even with nothing to replace yet (an empty STEPS).
+        out.steps[w.workflow] = chosen
     return out
 
 
@@ -282,6 +282,9 @@ def module_source(workflow: str, codes: list[StepCode]) -> str:
         f"{solved} of {len(codes)} steps are written; the others are stubs that raise\n"
         "NotImplementedError until they are written.\n"
         if solved < len(codes)
+        else "No step of this workflow is a candidate yet: every AI step does judgment\n"
+        "or writing that code cannot reproduce from the logs.\n"
+        if not codes
         else ""
     )
     header = docstring(
