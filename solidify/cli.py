@@ -488,7 +488,11 @@ def history_command(workflow: str | None, db: str | None, fmt: str) -> None:
     """List recorded assessments, oldest first (record them with `assess --record`)."""
     from solidify.reports import history
 
-    entries = history.load(db, workflow=workflow)
+    # Nothing recorded yet in the default place is an empty history; a named --db must exist.
+    if db is None and not history.default_path().exists():
+        entries = []
+    else:
+        entries = history.load(db, workflow=workflow)
     if fmt == "json":
         import orjson
 

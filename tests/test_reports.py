@@ -142,10 +142,13 @@ def test_record_and_read_history(tmp_path: Path, runner) -> None:
     assert "Recorded assessments" in out.read_text()
 
 
-def test_history_without_a_database_is_a_clear_error(tmp_path: Path, runner) -> None:
+def test_history_without_a_database(tmp_path: Path, runner) -> None:
     result = runner.invoke(cli, ["history", "--db", str(tmp_path / "missing.db")])
     assert result.exit_code == 3
     assert "no history recorded yet" in result.stderr
+    empty = runner.invoke(cli, ["history", "--format", "json"],
+                          env={"SOLIDIFY_HOME": str(tmp_path / "fresh")})  # fmt: skip
+    assert empty.exit_code == 0 and json.loads(empty.stdout) == []
 
 
 def test_concurrent_records_lose_nothing(tmp_path: Path) -> None:
