@@ -308,6 +308,23 @@ def test_all_months_together_are_assessed_as_they_run_now(samples) -> None:
     assert release.maturity.level == 3
 
 
+def test_an_agent_fetching_through_its_tools_is_spotted() -> None:
+    table = read_logs([str(SAMPLES / "release-cleanup" / "month1.jsonl")]).table
+    result = assess(table)
+    w = result.workflows[0]
+    fetch = step(result, "fetch_commits")
+    assert fetch.relays_tool == "github.compare"
+    assert "only relays the result of the tool" in fetch.recommendation.reasons[0]
+    items = step(result, "fetch_item").relays_tool.split(", ")
+    assert set(items) == {"github.get_item", "canny.get_item", "todoist.get_item"}
+    calls = [n for n in w.maturity.next_steps if n.action == "call-tool"]
+    assert {n.step for n in calls} == {"fetch_commits", "fetch_item"}
+    savings = [n.savings_per_month_usd or 0 for n in w.maturity.next_steps]
+    assert savings == sorted(savings, reverse=True)
+    # Judgment steps are not relays.
+    assert step(result, "classify_item").relays_tool is None
+
+
 def test_declared_workflow_reaches_stage_4(tmp_path: Path) -> None:
     (tmp_path / "solidify.yaml").write_text("declared:\n  release-cleanup: flows/release.yml\n")
     config = load_config(cwd=tmp_path)

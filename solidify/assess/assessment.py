@@ -90,6 +90,7 @@ def assess(
         "(set one under prices: in solidify.yaml)"
         for m in sorted(pricer.unknown_models)
     ]
+    relays = tool_relays(table, inputs, outputs)
     jobs = _synthesis_jobs(table, measures, inputs, outputs)
     syntheses = run_all(jobs, workers=workers, progress=progress)
     # The per-workflow work needs no text columns: leave them out of the copies.
@@ -106,9 +107,43 @@ def assess(
                 {step: found for (wf, step), found in syntheses.items() if wf == name},
                 config,
                 declared=name in declared,
+                relays={step: tool for (wf, step), tool in relays.items() if wf == name},
             )
         )
     return Assessment(out, warnings, tuple(steps))
+
+
+RELAY_SHARE = 0.9
+RELAY_MIN = 5
+
+
+def tool_relays(table: pd.DataFrame, inputs: Texts, outputs: Texts) -> dict[tuple[str, str], str]:
+    """AI steps whose every output is a tool's output for the same input in the same run:
+    the model only passes a tool call through (an agent fetching through its tools)."""
+    kind = as_strings(table["kind"])
+    ok = (table["status"] == "ok").to_numpy() & table["input"].notna().to_numpy()
+    frame = pd.DataFrame(
+        {
+            "workflow": as_strings(table["workflow"]),
+            "run": table["run_id"].to_numpy(),
+            "step": as_strings(table["step"]),
+            "inp": inputs.codes,
+            "out": outputs.codes,
+        }
+    )[ok]
+    is_tool = kind[ok] == "tool"
+    tools = frame[is_tool].drop_duplicates(["workflow", "run", "inp", "out"])
+    ai = frame[np.isin(kind[ok], AI_KINDS)]
+    if tools.empty or ai.empty:
+        return {}
+    joined = ai.merge(tools, on=["workflow", "run", "inp", "out"], how="left",
+                      suffixes=("", "_tool"))  # fmt: skip
+    out: dict[tuple[str, str], str] = {}
+    for (workflow, step), group in joined.groupby(["workflow", "step"], sort=False):
+        matched = group["step_tool"].dropna()
+        if len(group) >= RELAY_MIN and len(matched) >= RELAY_SHARE * len(group):
+            out[(workflow, step)] = ", ".join(matched.value_counts().index.astype(str))
+    return out
 
 
 def orchestrated(table: pd.DataFrame) -> set[str]:
@@ -153,6 +188,7 @@ def _workflow(
     config: Config,
     *,
     declared: bool = False,
+    relays: dict[str, str] | None = None,
 ) -> WorkflowAssessment:
     th = config.thresholds
     runs = int(rows["run_id"].nunique())
@@ -186,6 +222,14 @@ def _workflow(
                 config,
             )
         )
+    for step in steps:
+        tool = (relays or {}).get(step.step)
+        if tool and step.is_ai:
+            step.relays_tool = tool
+            step.relay_savings_per_month = scale.money(step.cost_usd).per_month_usd
+            step.recommendation.reasons.insert(
+                0, f"the model only relays the result of the tool {tool!r}: call it from code"
+            )
     _rank(steps)
     recent = window(rows, th.maturity_window_days)
     mechanical = reproducible_steps(steps, th)

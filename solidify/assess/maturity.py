@@ -252,6 +252,14 @@ def next_steps(
         else:
             continue
         out.append(NextStep(rec.action, text, s.step, rec.savings.per_month_usd))
+    for s in steps:
+        if s.relays_tool and level <= 2:
+            out.append(NextStep(
+                "call-tool",
+                f"Call {s.relays_tool} from code instead of through the model in {s.step}",
+                s.step,
+                s.relay_savings_per_month,
+            ))  # fmt: skip
     if level == 1:
         out.append(
             NextStep(
@@ -270,6 +278,8 @@ def next_steps(
                 "before the next step uses them",
             )
         )
+    # The most valuable first; the general advice (no figure) keeps its order at the end.
+    out.sort(key=lambda n: -(n.savings_per_month_usd or 0.0))
     if level == 3:
         out.append(
             NextStep(

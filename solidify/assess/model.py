@@ -68,6 +68,8 @@ class StepAssessment:
     synthesis: Synthesis | None
     recommendation: Recommendation
     priority: int | None = None
+    relays_tool: str | None = None  # the model only passes this tool's result through
+    relay_savings_per_month: float | None = None
 
     @property
     def is_ai(self) -> bool:
@@ -96,6 +98,7 @@ class StepAssessment:
         out.update(
             {
                 "priority": self.priority,
+                "relays_tool": self.relays_tool,
                 "savings": rec.savings.to_dict(),
                 "recommendation_details": rec.details,
                 "also": rec.also,
