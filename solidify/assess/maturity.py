@@ -261,11 +261,15 @@ def next_steps(
                 s.relay_savings_per_month,
             ))  # fmt: skip
     if level == 1:
+        agentic = facts.tool_executions > 0 or any(s.kind == "agent" for s in steps)
         out.append(
             NextStep(
                 "structure",
                 "Take fetching, matching and closing out of the agent: call those tools from code "
-                "and keep the model for the steps that need judgment",
+                "and keep the model for the steps that need judgment"
+                if agentic
+                else "Write the chain's mechanical steps as code around the model calls that "
+                "need judgment",
             )
         )
     if level <= 2 and facts.retry_coverage is not None and facts.retry_coverage < th.retry_coverage:

@@ -182,9 +182,17 @@ def _simple(facts: StepFacts, th: Thresholds) -> bool:
 
 def _keep_reason(facts: StepFacts) -> str:
     syn = facts.synthesis
-    found = (
-        f"the closest program reproduces only {syn.heldout_coverage:.0%} of held-out examples"
-        if syn is not None and syn.program is not None
-        else "no program reproduces it"
+    if syn is None or syn.program is None:
+        why = syn.note if syn is not None and syn.note else "no program reproduces it"
+        return f"judgment or generation: {why}, and failures are within bounds"
+    if syn.heldout_coverage >= 0.95:
+        # Code reproduces it, but on too few examples to be sure: say so rather than "keep".
+        return (
+            f"a {syn.strategy} program reproduces {syn.heldout_coverage:.0%} of only "
+            f"{syn.heldout_examples} held-out examples (confidence {syn.confidence:.2f}): "
+            "log more runs before replacing it"
+        )
+    return (
+        f"judgment or generation: the closest program reproduces only "
+        f"{syn.heldout_coverage:.0%} of held-out examples, and failures are within bounds"
     )
-    return f"judgment or generation: {found}, and failures are within bounds"
