@@ -316,3 +316,25 @@ def test_hostile_logs_give_safe_working_code(tmp_path: Path, runner) -> None:
     assert not (out / "PWNED").exists()
     verify = runner.invoke(cli, ["verify", str(out), str(log)])
     assert verify.exit_code == 0, verify.stderr
+
+
+def test_a_table_over_two_fields_renders_with_tuple_keys(tmp_path: Path, runner) -> None:
+    import random
+
+    rng = random.Random(5)
+    queues = {(i, t): f"q-{rng.randint(100, 999)}" for i in ("refund", "login", "ship")
+              for t in ("free", "pro")}  # fmt: skip
+    rows = []
+    for n in range(200):
+        intent, tier = rng.choice(["refund", "login", "ship"]), rng.choice(["free", "pro"])
+        rows.append(record(run_id=f"r{n}", step="route", model="gpt-4o-mini", input_tokens=9,
+                           output_tokens=2, input={"intent": intent, "tier": tier},
+                           output=queues[(intent, tier)]))  # fmt: skip
+    log = write_jsonl(tmp_path / "log.jsonl", rows)
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["migrate", str(log), "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    source = (out / "wf.py").read_text()
+    assert '("refund", "free"): ' in source and "[(intent, tier)]" in source
+    assert run_pytest(out).returncode == 0
+    assert runner.invoke(cli, ["verify", str(out), str(log)]).exit_code == 0

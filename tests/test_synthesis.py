@@ -346,3 +346,18 @@ def test_wilson_lower_bound() -> None:
 def test_programs_describe_themselves() -> None:
     s = found([({"a": {"b": i}}, i) for i in range(100)])
     assert describe(s.program) == "input.a.b"
+
+
+def test_lookup_over_a_combination_of_two_fields() -> None:
+    rng = random.Random(23)
+    # The queue depends on both the intent and the tier: no single field decides it.
+    queues = {(i, t): f"q-{rng.randint(100, 999)}" for i in ("refund", "login", "ship")
+              for t in ("free", "pro")}  # fmt: skip
+    ex = []
+    for _ in range(300):
+        intent, tier = rng.choice(["refund", "login", "ship"]), rng.choice(["free", "pro"])
+        ex.append(({"intent": intent, "tier": tier, "n": rng.random()}, queues[(intent, tier)]))
+    s = found(ex)
+    assert s.strategy == "lookup"
+    assert "input.intent and input.tier" in s.description
+    assert s.heldout_coverage == 1.0

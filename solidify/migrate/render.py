@@ -23,6 +23,7 @@ from solidify.assess.synthesis.program import (
     MapList,
     Node,
     Object,
+    Pair,
     Round,
     Rules,
     Token,
@@ -148,6 +149,8 @@ class Renderer:
             return f"{self.module.helper('_first_match')}({pattern}, {self.expr(node.arg, root)})"
         if isinstance(node, ExtractAll):
             return f"{self._pattern(node.pattern)}.findall({self.expr(node.arg, root)})"
+        if isinstance(node, Pair):
+            return f"[{self.expr(node.first, root)}, {self.expr(node.second, root)}]"
         if isinstance(node, Lookup):
             return self._lookup(node, root)
         if isinstance(node, Arith):
@@ -225,7 +228,15 @@ class Renderer:
         plain = all(isinstance(k, str) for k in keys) or all(
             isinstance(k, int) and not isinstance(k, bool) for k in keys
         )
-        if plain:
+        pairs = isinstance(node.key, Pair) and all(
+            isinstance(k, list) and all(isinstance(p, str) for p in k) for k in keys
+        )
+        if pairs:
+            # A table over two fields, keyed by (first, second) in plain Python.
+            entries = [(f"({literal(k[0])}, {literal(k[1])})", literal(v))
+                       for k, (_, v) in zip(keys, node.table, strict=True)]  # fmt: skip
+            key = f"({self.expr(node.key.first, root)}, {self.expr(node.key.second, root)})"
+        elif plain:
             entries = [(literal(k), literal(v)) for k, (_, v) in zip(keys, node.table, strict=True)]
         else:
             entries = [(string(k), literal(v)) for k, v in node.table]

@@ -76,6 +76,14 @@ class ExtractAll:
 
 
 @dataclass(frozen=True)
+class Pair:
+    """Two values side by side: the key of a table over a combination of fields."""
+
+    first: Node
+    second: Node
+
+
+@dataclass(frozen=True)
 class Lookup:
     """A table from a key (canonical JSON of a field) to the output; unseen keys fail."""
 
@@ -127,8 +135,8 @@ class Rules:
 
 
 Node = (
-    Const | Get | Convert | Token | Concat | Extract | ExtractAll | Lookup | Arith | Round
-    | Object | MapList | Rules
+    Const | Get | Convert | Token | Concat | Extract | ExtractAll | Pair | Lookup | Arith
+    | Round | Object | MapList | Rules
 )  # fmt: skip
 
 # ------------------------------------------------------------------ evaluation
@@ -245,6 +253,8 @@ def run(node: Node, x: Any) -> Any:
         return found.group(1) if found.re.groups else found.group(0)
     if isinstance(node, ExtractAll):
         return compiled(node.pattern).findall(_string(run(node.arg, x)))
+    if isinstance(node, Pair):
+        return [run(node.first, x), run(node.second, x)]
     if isinstance(node, Lookup):
         key = canonical(run(node.key, x))
         for known, value in node.table:
@@ -317,6 +327,8 @@ def apply(node: Node, x: Any) -> tuple[bool, Any]:
 def size(node: Node) -> int:
     if isinstance(node, (Const, Get)):
         return 1
+    if isinstance(node, Pair):
+        return 1 + size(node.first) + size(node.second)
     if isinstance(node, (Convert, Round)):
         return 1 + size(node.arg)
     if isinstance(node, Token):
@@ -352,7 +364,7 @@ def strategy(node: Node) -> str:
         return "flashfill"
     if isinstance(node, (Extract, ExtractAll)):
         return "regex"
-    if isinstance(node, Lookup):
+    if isinstance(node, (Lookup, Pair)):
         return "lookup"
     if isinstance(node, (Arith, Round)):
         return "arithmetic"
@@ -395,6 +407,8 @@ def describe(node: Node, root: str = "input") -> str:
         return f"first match of /{node.pattern}/ in {d(node.arg)}, else null"
     if isinstance(node, ExtractAll):
         return f"all matches of /{node.pattern}/ in {d(node.arg)}"
+    if isinstance(node, Pair):
+        return f"{d(node.first)} and {d(node.second)}"
     if isinstance(node, Lookup):
         return f"table of {len(node.table)} entries keyed by {d(node.key)}"
     if isinstance(node, Arith):

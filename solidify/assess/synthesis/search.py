@@ -36,6 +36,7 @@ from solidify.assess.synthesis.program import (
     MapList,
     Node,
     Object,
+    Pair,
     Path,
     Round,
     Rules,
@@ -708,26 +709,53 @@ def _round_between(lo: float, hi: float) -> float:
     return hi
 
 
+PAIR_FIELDS = 8  # small-domain fields considered two at a time for a table key
+
+
 def _lookups(cols: Columns, ys, keys) -> Iterator[tuple[Node, int]]:
-    """Tables from one small-domain field; credited only for keys seen twice or more."""
+    """Tables from one small-domain field, or a pair of them; credited only for keys seen
+    twice or more."""
     n = len(keys)
     limit = max(2, min(64, n // 4))
+    value_of = {k: y for k, y in zip(keys, ys, strict=True)}
+    small: list[tuple[Path, list[str | None]]] = []
     for path in cols.paths:
         column = cols.column(path)
         if any(isinstance(v, (dict, list)) for v in column[:50]):
             continue
-        groups: dict[str, Counter] = defaultdict(Counter)
-        for v, k in zip(column, keys, strict=True):
-            if v is not MISSING:
-                groups[canonical(v)][k] += 1
-        if not 2 <= len(groups) <= limit:
-            continue
-        value_of = {k: y for k, y in zip(keys, ys, strict=True)}
-        table = []
-        credited = 0
-        for key in sorted(groups):
-            label, hits = groups[key].most_common(1)[0]
-            table.append((key, value_of[label]))
-            if sum(groups[key].values()) >= 2:
-                credited += hits
-        yield Lookup(Get(path), tuple(table)), credited
+        texts = [canonical(v) if v is not MISSING else None for v in column]
+        distinct = len(set(texts) - {None})
+        if 2 <= distinct <= limit:
+            small.append((path, texts))
+            table = _table(texts, keys, value_of, limit)
+            if table is not None:
+                yield Lookup(Get(path), table[0]), table[1]
+    small = small[:PAIR_FIELDS]
+    for a in range(len(small)):
+        for b in range(a + 1, len(small)):
+            (path_a, texts_a), (path_b, texts_b) = small[a], small[b]
+            combined = [
+                None if x is None or y is None else f"[{x},{y}]"
+                for x, y in zip(texts_a, texts_b, strict=True)
+            ]
+            table = _table(combined, keys, value_of, limit)
+            if table is not None:
+                yield Lookup(Pair(Get(path_a), Get(path_b)), table[0]), table[1]
+
+
+def _table(texts, keys, value_of, limit):
+    """(table, credited) for a key column, or None when the domain is too large."""
+    groups: dict[str, Counter] = defaultdict(Counter)
+    for key_text, k in zip(texts, keys, strict=True):
+        if key_text is not None:
+            groups[key_text][k] += 1
+    if not 2 <= len(groups) <= limit:
+        return None
+    table = []
+    credited = 0
+    for key in sorted(groups):
+        label, hits = groups[key].most_common(1)[0]
+        table.append((key, value_of[label]))
+        if sum(groups[key].values()) >= 2:
+            credited += hits
+    return tuple(table), credited
