@@ -457,3 +457,12 @@ def test_worker_processes_give_the_same_assessment() -> None:
         a.get("synthesis", {}).pop("seconds", None)
         b.get("synthesis", {}).pop("seconds", None)
         assert a == b
+
+
+def test_a_program_on_too_few_examples_is_not_replaced_yet(tmp_path: Path) -> None:
+    rows = [record(run_id=f"r{i}", model="gpt-4o", input_tokens=50, output_tokens=3,
+                   input={"n": i}, output=i * 2) for i in range(12)]  # fmt: skip
+    s = step(run(tmp_path, rows), "s")
+    assert s.synthesis.heldout_coverage == 1.0
+    assert s.recommendation.action == "keep"
+    assert "log more runs" in s.recommendation.reasons[0]
