@@ -460,9 +460,15 @@ def test_worker_processes_give_the_same_assessment() -> None:
 
 
 def test_a_program_on_too_few_examples_is_not_replaced_yet(tmp_path: Path) -> None:
-    rows = [record(run_id=f"r{i}", model="gpt-4o", input_tokens=50, output_tokens=3,
-                   input={"n": i}, output=i * 2) for i in range(12)]  # fmt: skip
-    s = step(run(tmp_path, rows), "s")
+    def rows(model: str) -> list[dict]:
+        return [record(run_id=f"r{i}", model=model, input_tokens=50, output_tokens=3,
+                       input={"n": i}, output=i * 2) for i in range(12)]  # fmt: skip
+
+    s = step(run(tmp_path, rows("claude-haiku-4-5")), "s")
     assert s.synthesis.heldout_coverage == 1.0
     assert s.recommendation.action == "keep"
     assert "log more runs" in s.recommendation.reasons[0]
+    # Whatever else is recommended, the thin evidence is said too.
+    other = step(run(tmp_path, rows("gpt-4o")), "s")
+    assert other.recommendation.action == "downgrade"
+    assert "log more runs" in other.recommendation.reasons[-1]

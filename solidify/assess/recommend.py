@@ -134,6 +134,8 @@ def recommend(
             savings=scale.money(0.0),
         )
     action, reasons, saved, details = candidates[0]
+    if found and action != "replace" and syn.heldout_coverage >= th.replace_coverage:
+        reasons = [*reasons, _keep_reason(facts)]  # code fits, on too few examples yet
     return Recommendation(
         action=action,
         reasons=reasons,
