@@ -204,6 +204,11 @@ def run_assessment(
     show_default=True,
     help="text for people, json for scripts (see the contract), markdown, or csv (a row per step).",
 )
+@click.option(
+    "--by",
+    type=click.Choice(["day", "week", "month"]),
+    help="Also show trends by period from the logs' timestamps (text and json).",
+)
 @click.option("--record", is_flag=True, help="Append this assessment to the history database.")
 @click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
 @click.option(
@@ -224,6 +229,7 @@ def assess(
     workflows: tuple[str, ...],
     steps: tuple[str, ...],
     fmt: str,
+    by: str | None,
     record: bool,
     db: str | None,
     fail_under_stage: int | None,
@@ -238,15 +244,29 @@ def assess(
     """
     from solidify.reports import tables, text
 
-    _, assessment, _ = run_assessment(logs, strict, config_path, workflows, steps)
+    table, assessment, config = run_assessment(logs, strict, config_path, workflows, steps)
+    periods = []
+    if by:
+        from solidify.assess.trends import trends
+
+        periods = trends(table, assessment, config, by=by)
     if fmt == "json":
-        click.echo(tables.to_json(assessment), nl=False)
+        if by:
+            import orjson
+
+            data = assessment.to_dict()
+            data["trends"] = {"by": by, "periods": [p.to_dict() for p in periods]}
+            click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+        else:
+            click.echo(tables.to_json(assessment), nl=False)
     elif fmt == "csv":
         click.echo(tables.to_csv(assessment), nl=False)
     elif fmt == "markdown":
         click.echo(tables.to_markdown(assessment), nl=False)
     else:
         click.echo(text.render(assessment), nl=False, color=sys.stdout.isatty() or None)
+        if by:
+            click.echo(text.render_trends(periods, by), nl=False)
     if record:
         from solidify.reports import history
 

@@ -186,3 +186,24 @@ def test_old_schemas_are_migrated_and_newer_ones_refused(tmp_path: Path) -> None
 
     with pytest.raises(InputError, match="newer than this solidify"):
         history.load(db)
+
+
+def test_assess_by_month_shows_the_release_cleanup_climb(runner) -> None:
+    log = str(SAMPLES / "release-cleanup")
+    data = json.loads(
+        runner.invoke(cli, ["assess", log, "--by", "month", "--format", "json"]).stdout
+    )
+    periods = data["trends"]["periods"]
+    assert [(p["period"], p["stage"]) for p in periods] == [
+        ("2026-08-01", 1),
+        ("2026-09-01", 2),
+        ("2026-10-01", 3),
+    ]
+    assert (
+        periods[0]["cost_per_run_usd"]
+        > periods[1]["cost_per_run_usd"]
+        > periods[2]["cost_per_run_usd"]
+    )
+    assert periods[0]["ai_execution_share"] > periods[2]["ai_execution_share"]
+    text = runner.invoke(cli, ["assess", log, "--by", "month"]).stdout
+    assert "Trends by month" in text and "3 Orchestrated" in text

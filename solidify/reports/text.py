@@ -5,9 +5,11 @@ Colour is added by the caller only when writing to a terminal (click strips it o
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from solidify.assess.model import Assessment, StepAssessment, WorkflowAssessment
+from solidify.assess.model import STAGE_NAMES, Assessment, StepAssessment, WorkflowAssessment
 
 ACTION_COLOURS = {
     "replace": "green",
@@ -95,3 +97,24 @@ def _step(s: StepAssessment) -> str:
         f"  {name:<28} {s.kind:<6} {s.executions:>6} {cost:>9} {pct(s.cost_share):>6} "
         f"{pct(s.failure_rate):>6} {s.determinism:>7.2f}  {label} {saves:>11}"
     )
+
+
+def render_trends(periods: list[Any], by: str) -> str:
+    """A table of the periods per workflow: cost per run, failure rate, AI share, stage."""
+    if not periods:
+        return f"\nNo timestamps: no trend by {by}.\n"
+    lines = ["", click.style(f"Trends by {by}", bold=True)]
+    current = None
+    for p in periods:
+        if p.workflow != current:
+            current = p.workflow
+            lines.append(click.style(f"  {p.workflow}", bold=True))
+            lines.append(click.style(
+                f"    {'period':<12} {'runs':>6} {'cost/run':>9} {'failure':>8} {'AI share':>9}"
+                "  stage", dim=True))  # fmt: skip
+        lines.append(
+            f"    {p.start:<12} {p.runs:>6} {money(p.cost_per_run_usd):>9} "
+            f"{pct(p.failure_rate):>8} {pct(p.ai_execution_share):>9}  "
+            f"{p.stage} {STAGE_NAMES[p.stage]}"
+        )
+    return "\n".join(lines) + "\n"
