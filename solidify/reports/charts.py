@@ -77,14 +77,20 @@ def failure_vs_determinism(w: WorkflowAssessment, replace_at: float = 0.95) -> F
     steps = [s for s in w.steps if s.is_ai]
     costs = [s.cost_usd or 0.0 for s in steps]
     biggest = max(costs, default=0.0) or 1.0
-    for s, c in zip(steps, costs, strict=True):
+    top_failure = max([s.failure_rate for s in steps] + [0.05])
+    labelled: list[tuple[float, float]] = []
+    # Costliest first, so that where points crowd, the label goes to the one that matters.
+    for s, c in sorted(zip(steps, costs, strict=True), key=lambda sc: -sc[1]):
         colour = COLOURS.get(s.recommendation.action, COLOURS[None])
         ax.scatter(s.determinism, s.failure_rate, s=30 + 400 * c / biggest, color=colour,
                    alpha=0.75, edgecolors="white", linewidths=0.5)  # fmt: skip
-        ax.annotate(s.step[:24], (s.determinism, s.failure_rate), fontsize=7, color=INK,
-                    xytext=(4, 3), textcoords="offset points")  # fmt: skip
+        x, y = s.determinism, s.failure_rate / top_failure
+        if all(abs(x - lx) > 0.08 or abs(y - ly) > 0.06 for lx, ly in labelled):
+            labelled.append((x, y))
+            ax.annotate(s.step[:24], (s.determinism, s.failure_rate), fontsize=7, color=INK,
+                        xytext=(4, 3), textcoords="offset points")  # fmt: skip
     ax.set_xlim(-0.02, 1.02)
-    ax.set_ylim(bottom=0, top=max([s.failure_rate for s in steps] + [0.05]) * 1.25)
+    ax.set_ylim(bottom=0, top=top_failure * 1.25)
     ax.set_xlabel("determinism", fontsize=8, color=INK)
     ax.set_ylabel("failure rate", fontsize=8, color=INK)
     return fig
