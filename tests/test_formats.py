@@ -437,3 +437,15 @@ def test_langsmith_parquet_bulk_export(tmp_path: Path) -> None:
     assert list(table["status"]) == ["ok", "error"]
     assert list(table["input_tokens"]) == [20, 21]
     assert json.loads(table["output"].iloc[0]) == {"label": "billing"}
+
+
+def test_batch_results_are_priced_at_batch_rates(tmp_path: Path) -> None:
+    line = {"custom_id": "doc-1", "result": {"type": "succeeded", "message": {
+        "id": "m", "model": "claude-haiku-4-5", "content": [{"type": "text", "text": "A"}],
+        "usage": {"input_tokens": 1_000_000, "output_tokens": 0}}}}  # fmt: skip
+    batch = read(write(tmp_path, "results.jsonl", json.dumps(line) + "\n"))
+    plain = batch.drop(columns=["extra"]).assign(extra=None)
+    batch_cost = assess(batch).workflows[0].cost_usd
+    plain_cost = assess(plain).workflows[0].cost_usd
+    assert plain_cost == pytest.approx(1.0)  # $1 per million input tokens
+    assert batch_cost == pytest.approx(0.5)

@@ -93,18 +93,24 @@ class Pricer:
                 ]
                 if _any_tiers(rows)
                 else 0,
+                # Batch APIs bill about half: genai-prices knows each model's batch prices.
+                "processing": np.where(
+                    rows["extra"].fillna("").str.contains('"processing":"batch"', regex=False),
+                    "batch",
+                    "",
+                ),
             },
             index=rows.index,
         )
         values = np.full(len(rows), np.nan)
-        for (model, provider, when, floor), positions in keys.groupby(
-            ["model", "provider", "day", "floor"], dropna=False, sort=False
+        for (model, provider, when, floor, processing), positions in keys.groupby(
+            ["model", "provider", "day", "floor", "processing"], dropna=False, sort=False
         ).indices.items():
             stamp = None if pd.isna(when) else when.to_pydatetime()
             rates = (
                 self.overrides.get(model)
                 if model in self.overrides
-                else _genai_rates(model, provider or None, stamp, int(floor))
+                else _genai_rates(model, provider or None, stamp, int(floor), processing or None)
             )
             if rates is None:
                 self.unknown_models.add(model)
@@ -158,7 +164,13 @@ def _model_price(model: str, provider: str | None, day: datetime | None):
     return None if found is None else found.model_price
 
 
-def _calc(model: str, provider: str | None, day: datetime | None, **usage: int):
+def _calc(
+    model: str,
+    provider: str | None,
+    day: datetime | None,
+    processing: str | None = None,
+    **usage: int,
+):
     from genai_prices import Usage, calc_price
 
     when = day.replace(tzinfo=timezone.utc) if day is not None and day.tzinfo is None else day
@@ -169,6 +181,7 @@ def _calc(model: str, provider: str | None, day: datetime | None, **usage: int):
                 model_ref=model,
                 provider_id=provider_id,
                 genai_request_timestamp=when,
+                price_context={"processing": processing} if processing else None,
             )
         except LookupError:
             continue
@@ -177,11 +190,15 @@ def _calc(model: str, provider: str | None, day: datetime | None, **usage: int):
 
 @lru_cache(maxsize=4096)
 def _genai_rates(
-    model: str, provider: str | None, day: datetime | None, floor: int
+    model: str,
+    provider: str | None,
+    day: datetime | None,
+    floor: int,
+    processing: str | None = None,
 ) -> Rates | None:
     """Per-token rates, read by pricing unit amounts of each kind of token at this tier."""
     amount = floor + 1 if floor > 0 else PROBE
-    base = _calc(model, provider, day, input_tokens=amount)
+    base = _calc(model, provider, day, processing, input_tokens=amount)
     if base is None:
         return None
 
@@ -189,9 +206,9 @@ def _genai_rates(
         return float((Decimal(result.total_price) - minus) / amount)
 
     base_total = Decimal(base.total_price)
-    read = _calc(model, provider, day, input_tokens=amount, cache_read_tokens=amount)
-    write = _calc(model, provider, day, input_tokens=amount, cache_write_tokens=amount)
-    out = _calc(model, provider, day, input_tokens=amount, output_tokens=amount)
+    read = _calc(model, provider, day, processing, input_tokens=amount, cache_read_tokens=amount)
+    write = _calc(model, provider, day, processing, input_tokens=amount, cache_write_tokens=amount)
+    out = _calc(model, provider, day, processing, input_tokens=amount, output_tokens=amount)
     return Rates(
         input=per_token(base),
         cache_read=per_token(read) if read is not None else per_token(base),

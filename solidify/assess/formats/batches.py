@@ -6,8 +6,8 @@ prompt tokens include cached ones. Anthropic: `result.type` succeeded, errored, 
 or expired; Anthropic's `input_tokens` excludes cache reads and writes, so they are
 added to get the canonical input count.
 
-Batch requests are billed at about half the usual rate; costs computed from tokens are
-at the usual rate (an upper bound) unless prices are set in solidify.yaml.
+Records carry `processing: batch`, so that they are priced at each model's batch prices
+(about half the usual rates, from genai-prices).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ def openai_record(line: dict[str, Any], workflow: str) -> dict[str, Any]:
         "started_at": iso(first(body, "created", "created_at")),
         "step_id": line.get("id"),
         "status": "error" if failure or status_code >= 400 else "ok",
+        "processing": "batch",
     }
     if record["status"] == "error":
         message = failure.get("message") if isinstance(failure, dict) else failure
@@ -75,6 +76,7 @@ def anthropic_record(line: dict[str, Any], workflow: str) -> dict[str, Any]:
         "step": stable_name(custom, default="request"),
         "kind": "llm",
         "provider": "anthropic",
+        "processing": "batch",
     }
     if kind != "succeeded":
         error = result.get("error") or {}
