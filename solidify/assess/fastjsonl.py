@@ -83,6 +83,40 @@ def _canonical(value: object) -> str | None:
     return orjson.dumps(value, option=_SORT).decode()
 
 
+class _NotARecord(Exception):
+    pass
+
+
+def _canonicalise(
+    block: bytes,
+    number: int,
+    inputs: list[str | None],
+    outputs: list[str | None],
+    extras: list[str | None],
+    lines: list[int],
+) -> None:
+    """The one per-record Python loop of the fast path, kept tight: local names only."""
+    loads, dumps, known = orjson.loads, orjson.dumps, KNOWN_FIELDS
+    add_input, add_output, add_extra, add_line = (
+        inputs.append, outputs.append, extras.append, lines.append
+    )  # fmt: skip
+    for raw in block.split(b"\n"):
+        if raw and not raw.isspace():
+            record = loads(raw)
+            if type(record) is not dict:
+                raise _NotARecord
+            value = record.get("input")
+            add_input(None if value is None else dumps(value, option=_SORT).decode())
+            value = record.get("output")
+            add_output(None if value is None else dumps(value, option=_SORT).decode())
+            if record.keys() <= known:
+                add_extra(None)
+            else:
+                add_extra(_canonical({k: v for k, v in record.items() if k not in known}))
+            add_line(number)
+        number += 1
+
+
 def fast_block(block: bytes, first_line: int, source: str) -> pa.Table | None:
     """The block as a validated step table, or None to send it to the line-by-line path."""
     try:
@@ -98,24 +132,10 @@ def fast_block(block: bytes, first_line: int, source: str) -> pa.Table | None:
     outputs: list[str | None] = []
     extras: list[str | None] = []
     lines: list[int] = []
-    number = first_line
     try:
         with no_gc():
-            for raw in block.split(b"\n"):
-                if raw.strip():
-                    record = orjson.loads(raw)
-                    if type(record) is not dict:
-                        return None
-                    inputs.append(_canonical(record.get("input")))
-                    outputs.append(_canonical(record.get("output")))
-                    extras.append(
-                        None
-                        if record.keys() <= KNOWN_FIELDS
-                        else _canonical({k: v for k, v in record.items() if k not in KNOWN_FIELDS})
-                    )
-                    lines.append(number)
-                number += 1
-    except (orjson.JSONDecodeError, TypeError):
+            _canonicalise(block, first_line, inputs, outputs, extras, lines)
+    except (orjson.JSONDecodeError, TypeError, _NotARecord):
         return None
     n = len(lines)
     if n != scalars.num_rows:
