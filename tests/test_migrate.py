@@ -338,3 +338,22 @@ def test_a_table_over_two_fields_renders_with_tuple_keys(tmp_path: Path, runner)
     assert '("refund", "free"): ' in source and "[(intent, tier)]" in source
     assert run_pytest(out).returncode == 0
     assert runner.invoke(cli, ["verify", str(out), str(log)]).exit_code == 0
+
+
+def test_numbers_formatted_in_text_render_and_pass(tmp_path: Path, runner) -> None:
+    import random
+
+    rng = random.Random(8)
+    rows = []
+    for n in range(150):
+        total = round(rng.uniform(10, 20000), 2)
+        rows.append(record(run_id=f"r{n}", step="summary line", model="gpt-4o-mini",
+                           input_tokens=20, output_tokens=8, input={"total": total},
+                           output=f"Total due: {total:,.2f} EUR ({total:.2f})"))  # fmt: skip
+    log = write_jsonl(tmp_path / "log.jsonl", rows)
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["migrate", str(log), "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    source = (out / "wf.py").read_text()
+    assert 'format(total, ",.2f")' in source and 'format(total, ".2f")' in source
+    assert run_pytest(out).returncode == 0

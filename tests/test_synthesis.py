@@ -361,3 +361,18 @@ def test_lookup_over_a_combination_of_two_fields() -> None:
     assert s.strategy == "lookup"
     assert "input.intent and input.tier" in s.description
     assert s.heldout_coverage == 1.0
+
+
+def test_templates_with_numbers_written_as_people_write_them() -> None:
+    rng = random.Random(24)
+    ex = []
+    for _ in range(200):
+        total = round(rng.uniform(10, 20000), rng.choice([0, 1, 2]))
+        number = f"INV-{rng.randint(1000, 9999)}"
+        ex.append(
+            ({"number": number, "total": total}, f"Invoice {number}: {total:,.2f} EUR to pay.")
+        )
+    s = found(ex)
+    assert s.strategy == "template"
+    assert "grouped2(input.total)" in s.description
+    assert s.heldout_coverage == 1.0

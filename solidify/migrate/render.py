@@ -194,6 +194,10 @@ class Renderer:
             return f"{arg}.split()[-1]"
         if fn == "len":
             return f"len({arg})"
+        if fn == "fixed2":
+            return f'format({arg}, ".2f")'
+        if fn == "grouped2":
+            return f'format({arg}, ",.2f")'
         raise ValueError(fn)
 
     def _concat(self, node: Concat, root: str | None) -> str:

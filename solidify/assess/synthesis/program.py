@@ -188,7 +188,11 @@ CONVERSIONS: dict[str, Any] = {
     "first_word": lambda v: _word(v, 0),
     "last_word": lambda v: _word(v, -1),
     "len": lambda v: len(v) if isinstance(v, (str, list, dict)) else _fail("no length"),
+    # Numbers as people write them in messages: "1234.50", "1,234.50".
+    "fixed2": lambda v: f"{_number(v):.2f}",
+    "grouped2": lambda v: f"{_number(v):,.2f}",
 }
+NUMBER_TEXT_CONVERSIONS = ("str", "fixed2", "grouped2")
 STRING_CONVERSIONS = ("lower", "upper", "strip", "title", "capitalize", "first_word", "last_word")
 
 

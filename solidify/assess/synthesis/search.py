@@ -23,6 +23,7 @@ from solidify.assess.synthesis import regex
 from solidify.assess.synthesis.program import (
     ALNUM,
     CONVERSIONS,
+    NUMBER_TEXT_CONVERSIONS,
     STRING_CONVERSIONS,
     Arith,
     Concat,
@@ -335,8 +336,9 @@ def _atoms(cols: Columns) -> list[tuple[Node, list[Any]]]:
                     )
                 )
         elif _mostly(column, lambda v: _is_num(v) and not isinstance(v, bool)):
-            node = Convert("str", Get(path))
-            atoms.append((node, [apply(node, x)[1] for x in cols.xs]))
+            for fn in NUMBER_TEXT_CONVERSIONS:
+                node = Convert(fn, Get(path))
+                atoms.append((node, [apply(node, x)[1] for x in cols.xs]))
     return atoms
 
 
@@ -383,6 +385,20 @@ def _templates(cols: Columns, ys, keys) -> Iterator[Node]:
         if at < len(y):
             parts.append(Const(y[at:]))
         yield Concat(tuple(parts))
+        yield from _number_format_variants(parts)
+
+
+def _number_format_variants(parts: list[Node]) -> Iterator[Node]:
+    """One pivot cannot tell "1234.5" from "1234.50" when its number has two decimals:
+    try the other number formats for each number in the template."""
+    numeric = [i for i, p in enumerate(parts)
+               if isinstance(p, Convert) and p.fn in NUMBER_TEXT_CONVERSIONS]  # fmt: skip
+    for i in numeric:
+        for fn in NUMBER_TEXT_CONVERSIONS:
+            if fn != parts[i].fn:
+                variant = list(parts)
+                variant[i] = Convert(fn, parts[i].arg)
+                yield Concat(tuple(variant))
 
 
 def _flashfill(cols: Columns, ys, keys) -> Iterator[Node]:
