@@ -202,7 +202,7 @@ def run_assessment(
     type=click.Choice(["text", "json", "markdown", "csv"]),
     default="text",
     show_default=True,
-    help="text for people, json for scripts (see the contract), markdown, or csv (a row per step).",
+    help="text for people, json for scripts (docs/scoring.md), markdown, or csv (a row per step).",
 )
 @click.option(
     "--by",
