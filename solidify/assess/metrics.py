@@ -163,25 +163,23 @@ def _calls(data: pd.DataFrame) -> pd.DataFrame:
     if len(same_group):
         same_group[0] = False
     new_call = ~same_group | (attempt <= np.roll(attempt, 1)) | (attempt == 1)
-    frame = pd.DataFrame(
+    # Rows are in call order: each call is a run of rows, read off its boundaries.
+    ok = data["ok"].to_numpy()[position]
+    starts = np.flatnonzero(new_call)
+    ends = np.append(starts[1:], len(ok)) - 1
+    attempts = ends - starts + 1
+    first_ok, last_ok = ok[starts], ok[ends]
+    first_failed = ~first_ok
+    per_call = pd.DataFrame(
         {
-            "workflow": data["workflow"].to_numpy()[position],
-            "step": data["step"].to_numpy()[position],
-            "call": np.cumsum(new_call),
-            "ok": data["ok"].to_numpy()[position],
+            "workflow": data["workflow"].to_numpy()[position][starts],
+            "step": data["step"].to_numpy()[position][starts],
+            "failed": ~last_ok,
+            "retried": attempts > 1,
+            "first_failed": first_failed,
+            "retried_after_failure": first_failed & (attempts > 1),
         }
     )
-    per_call = frame.groupby("call", sort=False).agg(
-        workflow=("workflow", "first"),
-        step=("step", "first"),
-        attempts=("ok", "size"),
-        first_ok=("ok", "first"),
-        last_ok=("ok", "last"),
-    )
-    per_call["failed"] = ~per_call["last_ok"]
-    per_call["retried"] = per_call["attempts"] > 1
-    per_call["first_failed"] = ~per_call["first_ok"]
-    per_call["retried_after_failure"] = per_call["first_failed"] & per_call["retried"]
     grouped = per_call.groupby(KEYS, sort=False)
     return pd.DataFrame(
         {
