@@ -449,3 +449,29 @@ def test_batch_results_are_priced_at_batch_rates(tmp_path: Path) -> None:
     plain_cost = assess(plain).workflows[0].cost_usd
     assert plain_cost == pytest.approx(1.0)  # $1 per million input tokens
     assert batch_cost == pytest.approx(0.5)
+
+
+def test_older_conventions_put_content_in_span_events(tmp_path: Path) -> None:
+    span = otlp_span("chat gpt-4o", "e", None, {"gen_ai.operation.name": "chat",
+                     "gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o"})  # fmt: skip
+    prompt = '[{"role": "user", "content": "hi"}]'
+    span["events"] = [
+        {"name": "gen_ai.content.prompt", "attributes": [
+            {"key": "gen_ai.prompt", "value": {"stringValue": prompt}}]},
+        {"name": "gen_ai.content.completion", "attributes": [
+            {"key": "gen_ai.completion", "value": {"stringValue": '"hello"'}}]},
+    ]  # fmt: skip
+    doc = {"resourceSpans": [{"resource": {}, "scopeSpans": [{"spans": [span]}]}]}
+    row = read(write(tmp_path, "old.json", doc)).iloc[0]
+    assert json.loads(row["input"]) == [{"role": "user", "content": "hi"}]
+    assert json.loads(row["output"]) == "hello"
+    # The per-message events of the next conventions become message lists.
+    span["events"] = [
+        {"name": "gen_ai.user.message", "attributes": [
+            {"key": "content", "value": {"stringValue": "hi"}}]},
+        {"name": "gen_ai.choice", "attributes": [
+            {"key": "index", "value": {"intValue": "0"}}]},
+    ]  # fmt: skip
+    row = read(write(tmp_path, "mid.json", doc)).iloc[0]
+    assert json.loads(row["input"]) == [{"role": "user", "content": "hi"}]
+    assert json.loads(row["output"]) == [{"index": 0}]

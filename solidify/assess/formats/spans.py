@@ -72,6 +72,45 @@ def _any_value(value: Any) -> Any:
     return None
 
 
+EVENT_CONTENT = {
+    # Older GenAI conventions log content as span events rather than attributes.
+    "gen_ai.content.prompt": ("gen_ai.prompt", "gen_ai.prompt"),
+    "gen_ai.content.completion": ("gen_ai.completion", "gen_ai.completion"),
+}
+
+
+def with_events(attrs: dict[str, Any], events: Any) -> dict[str, Any]:
+    """Span attributes, completed with the content older conventions put in events
+    (`gen_ai.content.prompt` / `.completion`, and `gen_ai.user.message` / `gen_ai.choice`)."""
+    if not isinstance(events, list) or not events:
+        return attrs
+    merged = dict(attrs)
+    messages, choices = [], []
+    for event in events:
+        if not isinstance(event, dict):
+            continue
+        name = event.get("name")
+        fields = flatten_otlp_attributes(event.get("attributes"))
+        if name in EVENT_CONTENT:
+            source, target = EVENT_CONTENT[name]
+            if source in fields and target not in merged:
+                merged[target] = fields[source]
+        elif name in (
+            "gen_ai.system.message",
+            "gen_ai.user.message",
+            "gen_ai.assistant.message",
+            "gen_ai.tool.message",
+        ):
+            messages.append({"role": name.split(".")[1], **fields})
+        elif name == "gen_ai.choice":
+            choices.append(fields)
+    if messages and "gen_ai.prompt" not in merged and "gen_ai.input.messages" not in merged:
+        merged["gen_ai.input.messages"] = messages
+    if choices and "gen_ai.completion" not in merged and "gen_ai.output.messages" not in merged:
+        merged["gen_ai.output.messages"] = choices
+    return merged
+
+
 def map_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
     """The canonical fields these span attributes carry (kind, model, tokens, content)."""
     out: dict[str, Any] = {}
@@ -208,7 +247,8 @@ def otlp_records(doc: dict[str, Any], default_workflow: str) -> Iterator[dict[st
         )
         for scope in scopes or []:
             for span in scope.get("spans") or []:
-                attrs = flatten_otlp_attributes(span.get("attributes"))
+                attrs = with_events(flatten_otlp_attributes(span.get("attributes")),
+                                    span.get("events"))  # fmt: skip
                 failed, message = _error(span.get("status"))
                 yield span_record(
                     workflow=_workflow(resource, attrs, default_workflow),
@@ -225,7 +265,7 @@ def dump_records(spans: list[dict[str, Any]], default_workflow: str) -> Iterator
     ConsoleSpanExporter and Phoenix/OpenInference exports (context, parent_id, ISO times)."""
     for span in spans:
         context = first(span, "spanContext", "context") or {}
-        attrs = flatten_otlp_attributes(span.get("attributes"))
+        attrs = with_events(flatten_otlp_attributes(span.get("attributes")), span.get("events"))
         resource = flatten_otlp_attributes(
             (span.get("resource") or {}).get("attributes")
             if isinstance(span.get("resource"), dict)
