@@ -207,3 +207,17 @@ def test_assess_by_month_shows_the_release_cleanup_climb(runner) -> None:
     assert periods[0]["ai_execution_share"] > periods[2]["ai_execution_share"]
     text = runner.invoke(cli, ["assess", log, "--by", "month"]).stdout
     assert "Trends by month" in text and "3 Orchestrated" in text
+
+
+def test_weeks_start_on_monday() -> None:
+    from datetime import date
+
+    from solidify.assess.assessment import assess
+    from solidify.assess.ingest import read_logs
+    from solidify.assess.trends import trends
+
+    table = read_logs([str(SAMPLES / "invoice-intake.csv")]).table
+    periods = trends(table, assess(table), by="week")
+    assert len(periods) >= 4
+    assert {date.fromisoformat(p.start).weekday() for p in periods} == {0}
+    assert sum(p.runs for p in periods) == 300

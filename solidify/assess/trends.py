@@ -18,7 +18,7 @@ from solidify.assess.model import Assessment
 from solidify.assess.pricing import Pricer
 from solidify.assess.schema import AI_KINDS, as_strings
 
-PERIODS = {"day": "D", "week": "W-MON", "month": "M"}
+PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}  # weeks start on Monday
 
 
 @dataclass(frozen=True)
