@@ -475,3 +475,11 @@ def test_older_conventions_put_content_in_span_events(tmp_path: Path) -> None:
     row = read(write(tmp_path, "mid.json", doc)).iloc[0]
     assert json.loads(row["input"]) == [{"role": "user", "content": "hi"}]
     assert json.loads(row["output"]) == [{"index": 0}]
+
+
+@needs_corpus
+def test_a_trace_download_can_come_on_stdin(runner) -> None:
+    data = (CORPUS / "langfuse" / "pydantic-ai-tools-2025-12-04.trace.json").read_text()
+    result = runner.invoke(cli, ["assess", "-", "--format", "json"], input=data)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["workflows"][0]["workflow"] == "joke-generator"

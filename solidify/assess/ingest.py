@@ -231,7 +231,14 @@ def _sniff_bytes(data: bytes, display: str) -> str:
     first = data.lstrip()[:1]
     if first == b"[":
         return "json"
-    return "jsonl" if first == b"{" else "csv"
+    if first != b"{":
+        return "csv"
+    # One document spread over lines (a trace download) or one record per line?
+    try:
+        orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return "jsonl"
+    return "json" if b"\n" in data.strip() else "jsonl"
 
 
 def _loads(raw: bytes) -> Any:
