@@ -1,6 +1,7 @@
 """Generate the bundled sample logs (seeded: the same files every time).
 
     python samples/generate.py            # rewrites the files next to this script
+    python samples/generate.py OUT_DIR    # writes them to OUT_DIR instead
 
 Three workflows:
   release-cleanup  three months: pure AI (an agent), hybrid, orchestrated
@@ -821,15 +822,17 @@ def invoice_intake(rng: random.Random) -> list[dict[str, Any]]:
     return log.records
 
 
-def main() -> None:
+def main(out: Path = HERE) -> None:
     rng = random.Random(SEED)
-    folder = HERE / "release-cleanup"
-    folder.mkdir(exist_ok=True)
+    folder = out / "release-cleanup"
+    folder.mkdir(parents=True, exist_ok=True)
     for month in (1, 2, 3):
         write_jsonl(folder / f"month{month}.jsonl", release_cleanup(rng, month))
-    write_jsonl(HERE / "support-triage.jsonl.gz", support_triage(rng))
-    write_csv(HERE / "invoice-intake.csv", invoice_intake(rng))
+    write_jsonl(out / "support-triage.jsonl.gz", support_triage(rng))
+    write_csv(out / "invoice-intake.csv", invoice_intake(rng))
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)

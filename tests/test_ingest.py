@@ -314,3 +314,15 @@ def test_help_and_version_do_not_import_heavy_libraries() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "heavy:"
+
+
+def test_the_samples_are_what_their_seeded_generator_writes(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, str(SAMPLES / "generate.py"), str(tmp_path)], check=True,
+                   timeout=120)  # fmt: skip
+    for name in ("release-cleanup/month1.jsonl", "release-cleanup/month2.jsonl",
+                 "release-cleanup/month3.jsonl", "support-triage.jsonl.gz",
+                 "invoice-intake.csv"):  # fmt: skip
+        assert (tmp_path / name).read_bytes() == (SAMPLES / name).read_bytes(), name
