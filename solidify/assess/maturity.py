@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from solidify.assess.config import Thresholds
+from solidify.assess.metrics import fold_calls
 from solidify.assess.model import Maturity, NextStep, StepAssessment
 
 AI_KINDS = ("llm", "agent")
@@ -92,34 +93,22 @@ def window_facts(
 ) -> WindowFacts:
     kind = rows["kind"].astype(str)
     is_ai = kind.isin(AI_KINDS)
-    order = rows.sort_values(
-        ["run_id", "step", "started_at", "source", "line"], na_position="first"
+    calls = fold_calls(
+        np.zeros(len(rows), dtype=np.int64),
+        pd.factorize(rows["run_id"])[0],
+        pd.factorize(rows["step"])[0],
+        rows["attempt"].to_numpy(dtype="int64", na_value=1),
+        (rows["status"] == "ok").to_numpy(),
+        order=(
+            rows["line"].to_numpy(dtype="int64", na_value=0),
+            pd.factorize(rows["source"])[0],
+            rows["started_at"].dt.tz_convert(None).to_numpy(dtype="datetime64[us]").astype("int64"),
+        ),
     )
-    attempt = order["attempt"].astype("int64")
-    key = order["run_id"].astype(str) + "\0" + order["step"].astype(str)
-    new_call = (attempt == 1) | (key != key.shift())
-    call = new_call.cumsum()
-    per_call = (
-        pd.DataFrame(
-            {
-                "run": order["run_id"].astype(str).to_numpy(),
-                "ai": order["kind"].astype(str).isin(AI_KINDS).to_numpy(),
-                "ok": (order["status"] == "ok").to_numpy(),
-                "call": call.to_numpy(),
-            }
-        )
-        .groupby("call")
-        .agg(
-            run=("run", "first"),
-            ai=("ai", "first"),
-            first_ok=("ok", "first"),
-            last_ok=("ok", "last"),
-            attempts=("ok", "size"),
-        )
-    )
-    ai_calls = per_call[per_call["ai"]]
-    first_failed = ai_calls[~ai_calls["first_ok"]]
-    failed_runs = per_call.loc[~per_call["last_ok"], "run"].nunique()
+    runs = rows["run_id"].to_numpy()[calls.first_row]
+    ai_call = is_ai.to_numpy()[calls.first_row]
+    first_failed = ai_call & ~calls.first_ok
+    failed_runs = len(set(runs[~calls.last_ok]))
     stability = _run_shape_stability(rows)
     code_steps = rows.loc[kind == "code", "step"].astype(str).unique()
     started = rows["started_at"].dropna()
@@ -132,8 +121,8 @@ def window_facts(
             mechanical_ai_executions=int(
                 (is_ai & rows["step"].astype(str).isin(replace_steps)).sum()
             ),
-            ai_calls_first_failed=len(first_failed),
-            ai_calls_retried_after_failure=int((first_failed["attempts"] > 1).sum()),
+            ai_calls_first_failed=int(first_failed.sum()),
+            ai_calls_retried_after_failure=int((first_failed & (calls.attempts > 1)).sum()),
             runs=int(rows["run_id"].nunique()),
             runs_failed=int(failed_runs),
             run_shape_stability=stability,

@@ -152,32 +152,60 @@ def _models(data: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"model": grouped["model"].last(), "provider": grouped["provider"].last()})
 
 
-def _calls(data: pd.DataFrame) -> pd.DataFrame:
-    """Retries folded into calls: attempts, failure after retries, retry after failure."""
-    wf, step = _codes(data["workflow"]), _codes(data["step"])
-    run = data["run"].to_numpy()
-    position = np.lexsort((np.arange(len(data)), step, run, wf))
-    wf, run, step = wf[position], run[position], step[position]
-    attempt = data["attempt"].to_numpy()[position]
-    same_group = (wf == np.roll(wf, 1)) & (run == np.roll(run, 1)) & (step == np.roll(step, 1))
-    if len(same_group):
-        same_group[0] = False
-    new_call = ~same_group | (attempt <= np.roll(attempt, 1)) | (attempt == 1)
-    # Rows are in call order: each call is a run of rows, read off its boundaries.
-    ok = data["ok"].to_numpy()[position]
+@dataclass(frozen=True)
+class Calls:
+    """Retries folded into calls: a call starts at attempt 1 and takes the following
+    attempts of the same step in the same run; it fails when its last attempt did."""
+
+    first_row: np.ndarray  # position of each call's first attempt in the frame given
+    attempts: np.ndarray
+    first_ok: np.ndarray
+    last_ok: np.ndarray
+
+
+def fold_calls(
+    workflow: np.ndarray,
+    run: np.ndarray,
+    step: np.ndarray,
+    attempt: np.ndarray,
+    ok: np.ndarray,
+    order: tuple[np.ndarray, ...] = (),
+) -> Calls:
+    """Fold rows into calls. Keys are integer codes; `order` (least significant first, as
+    numpy's lexsort takes them) puts attempts in time order within a step of a run."""
+    position = np.lexsort((*(order or (np.arange(len(ok)),)), step, run, workflow))
+    wf, rn, st = workflow[position], run[position], step[position]
+    tries = attempt[position]
+    same = (wf == np.roll(wf, 1)) & (rn == np.roll(rn, 1)) & (st == np.roll(st, 1))
+    if len(same):
+        same[0] = False
+    new_call = ~same | (tries <= np.roll(tries, 1)) | (tries == 1)
     starts = np.flatnonzero(new_call)
-    ends = np.append(starts[1:], len(ok)) - 1
-    attempts = ends - starts + 1
-    first_ok, last_ok = ok[starts], ok[ends]
-    first_failed = ~first_ok
+    ends = np.append(starts[1:], len(position)) - 1
+    ok_sorted = ok[position]
+    return Calls(
+        first_row=position[starts],
+        attempts=ends - starts + 1,
+        first_ok=ok_sorted[starts],
+        last_ok=ok_sorted[ends],
+    )
+
+
+def _calls(data: pd.DataFrame) -> pd.DataFrame:
+    """Per step: calls, calls failed after retries, retried, and retried after a failure."""
+    calls = fold_calls(
+        _codes(data["workflow"]), data["run"].to_numpy(), _codes(data["step"]),
+        data["attempt"].to_numpy(), data["ok"].to_numpy(),
+    )  # fmt: skip
+    first_failed = ~calls.first_ok
     per_call = pd.DataFrame(
         {
-            "workflow": data["workflow"].to_numpy()[position][starts],
-            "step": data["step"].to_numpy()[position][starts],
-            "failed": ~last_ok,
-            "retried": attempts > 1,
+            "workflow": data["workflow"].to_numpy()[calls.first_row],
+            "step": data["step"].to_numpy()[calls.first_row],
+            "failed": ~calls.last_ok,
+            "retried": calls.attempts > 1,
             "first_failed": first_failed,
-            "retried_after_failure": first_failed & (attempts > 1),
+            "retried_after_failure": first_failed & (calls.attempts > 1),
         }
     )
     grouped = per_call.groupby(KEYS, sort=False)
