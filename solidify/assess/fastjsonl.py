@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
+from solidify.assess.canonical import canonical_json
 from solidify.assess.records import KNOWN_FIELDS, check_columns, finish_table
 from solidify.assess.schema import RECORD_FIELDS, STEP_TABLE_SCHEMA
 
@@ -77,12 +78,6 @@ def no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _canonical(value: object) -> str | None:
-    if value is None:
-        return None
-    return orjson.dumps(value, option=_SORT).decode()
-
-
 class _NotARecord(Exception):
     pass
 
@@ -112,7 +107,7 @@ def _canonicalise(
             if record.keys() <= known:
                 add_extra(None)
             else:
-                add_extra(_canonical({k: v for k, v in record.items() if k not in known}))
+                add_extra(canonical_json({k: v for k, v in record.items() if k not in known}))
             add_line(number)
         number += 1
 
