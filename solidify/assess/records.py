@@ -260,8 +260,6 @@ def _describe(v: Any) -> str:
 
 def finish_table(table: pa.Table) -> pa.Table:
     """Fill the contract's defaults: kind from model, status ok, attempt 1, duration."""
-    import pyarrow.compute as pc
-
     model = table["model"]
     kind = pc.if_else(
         pc.is_null(table["kind"]),

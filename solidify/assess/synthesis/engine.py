@@ -22,6 +22,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from solidify.assess.metrics import Texts
 from solidify.assess.synthesis.program import Node, apply, describe, strategy, to_dict
 from solidify.assess.synthesis.search import Deadline, output_key, solve
 
@@ -88,10 +89,9 @@ _SIDE = 0x5BD1E9955BD1E995
 
 
 def text_hashes(values) -> np.ndarray:
-    """A stable 64-bit hash per value (SipHash with pandas' fixed key), computed once per
-    distinct value: logs repeat themselves."""
-    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=False)
-    return pd.util.hash_array(np.asarray(uniques, dtype=object))[codes]
+    """The same hashes `assess` samples with (metrics.Texts), so that `migrate` and `verify`
+    hold out exactly the examples the assessment held out."""
+    return Texts.encode(pd.Series(values, dtype=object)).hashes()
 
 
 def sample_indices(
