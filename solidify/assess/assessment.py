@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from fnmatch import fnmatchcase
 
@@ -22,11 +23,12 @@ from solidify.assess.synthesis.engine import (
     Synthesis,
     sample_indices,
 )
-from solidify.assess.synthesis.parallel import Job, run_all
+from solidify.assess.synthesis.parallel import Background, Job, run_all
 
 AI_KINDS = ("llm", "agent")
 LIGHT_EXAMPLES = 300
 LIGHT_SECONDS = 0.5
+BACKGROUND_FROM_ROWS = 50_000  # below this, forking costs more than it saves
 Progress = Callable[[str], None]
 
 
@@ -79,6 +81,15 @@ def assess(
     pricer = Pricer(overrides=config.prices)
     cost = pricer.price(table)
     inputs, outputs = Texts.encode(table["input"]), Texts.encode(table["output"])
+
+    # On a large log the searches run in a second process while this one measures.
+    background = _in_background(len(table), workers)
+
+    def search() -> dict:
+        jobs = _synthesis_jobs(table, inputs, outputs)
+        return run_all(jobs, workers=1 if background else workers, progress=progress)
+
+    running = Background(search) if background else None
     measures = step_metrics(table, cost, inputs, outputs)
     failed_cost = (
         cost.where((table["status"] != "ok") & ~table["rollup"], 0.0)
@@ -91,11 +102,10 @@ def assess(
         for m in sorted(pricer.unknown_models)
     ]
     relays = tool_relays(table, inputs, outputs)
-    jobs = _synthesis_jobs(table, measures, inputs, outputs)
-    syntheses = run_all(jobs, workers=workers, progress=progress)
     # The per-workflow work needs no text columns: leave them out of the copies.
     slim = table.drop(columns=["input", "output", "extra", "error"])
     declared = set(config.declared) | orchestrated(table)
+    syntheses = running.result() if running else search()
     out: list[WorkflowAssessment] = []
     for name, at in sorted(slim.groupby(as_strings(slim["workflow"])).indices.items()):
         out.append(
@@ -154,17 +164,29 @@ def orchestrated(table: pd.DataFrame) -> set[str]:
     return set(as_strings(table.loc[marked, "workflow"]))
 
 
+def _in_background(rows: int, workers: int | None) -> bool:
+    configured = os.environ.get("SOLIDIFY_WORKERS")
+    if workers is None and configured:
+        workers = int(configured) if configured.isdigit() else 1
+    if workers is not None:
+        return workers > 1
+    return rows >= BACKGROUND_FROM_ROWS and (os.cpu_count() or 1) > 1
+
+
 def _synthesis_jobs(
-    table: pd.DataFrame, measures: pd.DataFrame, inputs: Texts, outputs: Texts
+    table: pd.DataFrame, inputs: Texts, outputs: Texts
 ) -> dict[tuple[str, str], Job]:
     """A sample of each step's successful executions, split for fitting and measuring."""
     ok = np.flatnonzero((table["status"] == "ok").to_numpy())
     input_hash, output_hash = inputs.hashes()[ok], outputs.hashes()[ok]
-    keys = [as_strings(table["workflow"])[ok], as_strings(table["step"])[ok]]
+    workflow, step = as_strings(table["workflow"]), as_strings(table["step"])
+    ai = np.isin(as_strings(table["kind"]), AI_KINDS)
+    on_ai = set(zip(workflow[ai], step[ai], strict=True)) if ai.any() else set()
     jobs: dict[tuple[str, str], Job] = {}
-    for key, at in pd.DataFrame({"w": keys[0], "s": keys[1]}).groupby(["w", "s"]).indices.items():
+    by_step = pd.DataFrame({"w": workflow[ok], "s": step[ok]}).groupby(["w", "s"]).indices
+    for key, at in by_step.items():
         # Steps that never ran on a model only need determinism evidence: a light search.
-        ran_on_ai = any(kind in AI_KINDS for kind in measures.loc[key, "kinds"])
+        ran_on_ai = key in on_ai
         train, held = sample_indices(
             input_hash[at],
             output_hash[at],

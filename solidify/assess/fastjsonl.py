@@ -1,11 +1,13 @@
-"""The fast path for JSON Lines: pyarrow parses the scalar fields, orjson only `input`/`output`.
+"""The fast path for JSON Lines: pyarrow parses the scalar fields, msgspec `input`/`output`.
 
 pyarrow's JSON reader (C++, multi-threaded) refuses any value of the wrong type,
 which is exactly the contract's check; it cannot hold "any JSON value", so a
-Python pass over the same block canonicalises `input` and `output` and collects
-unknown fields. When pyarrow refuses a block, or any vectorised check flags a
-record, the block is read again by the line-by-line path, which names the exact
-line and field. Blocks end at a newline, so memory is bounded by the block.
+msgspec pass over the same block finds `input` and `output` without parsing the
+rest, and canonicalises them. (orjson, used before, faulted in a fresh memory page
+for almost every value it wrote, which cost more than the parsing itself.) When
+pyarrow refuses a block, or any vectorised check flags a record, the block is read
+again by the line-by-line path, which names the exact line and field. Blocks end
+at a newline, so memory is bounded by the block.
 """
 
 from __future__ import annotations
@@ -13,20 +15,21 @@ from __future__ import annotations
 import gc
 import io
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import IO
 
-import orjson
+import msgspec
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from solidify.assess.canonical import canonical_json
+from solidify.assess.canonical import canonical_bytes
 from solidify.assess.records import KNOWN_FIELDS, check_columns, finish_table
 from solidify.assess.schema import RECORD_FIELDS, STEP_TABLE_SCHEMA
 
 BLOCK_BYTES = 32 * 1024 * 1024
-_SORT = orjson.OPT_SORT_KEYS
 
 SCALARS = pa.schema(
     [
@@ -82,40 +85,67 @@ class _NotARecord(Exception):
     pass
 
 
-def _canonicalise(
-    block: bytes,
-    number: int,
-    inputs: list[str | None],
-    outputs: list[str | None],
-    extras: list[str | None],
-    lines: list[int],
-) -> None:
-    """The one per-record Python loop of the fast path, kept tight: local names only."""
-    loads, dumps, known = orjson.loads, orjson.dumps, KNOWN_FIELDS
-    add_input, add_output, add_extra, add_line = (
-        inputs.append, outputs.append, extras.append, lines.append
-    )  # fmt: skip
-    for raw in block.split(b"\n"):
-        if raw and not raw.isspace():
-            record = loads(raw)
-            if type(record) is not dict:
-                raise _NotARecord
-            value = record.get("input")
-            add_input(None if value is None else dumps(value, option=_SORT).decode())
-            value = record.get("output")
-            add_output(None if value is None else dumps(value, option=_SORT).decode())
-            if record.keys() <= known:
-                add_extra(None)
-            else:
-                add_extra(canonical_json({k: v for k, v in record.items() if k not in known}))
-            add_line(number)
-        number += 1
+# Every known field, left unparsed: decoding a block into these only finds where
+# `input` and `output` are. An unknown field makes the decoder refuse the block,
+# which then takes the loop that collects unknown fields.
+_Envelope = msgspec.defstruct(
+    "_Envelope",
+    [(name, msgspec.Raw, msgspec.Raw()) for name in sorted(KNOWN_FIELDS)],
+    forbid_unknown_fields=True,
+    gc=False,
+)
+_ENVELOPES = msgspec.json.Decoder(_Envelope)
+_VALUES = msgspec.json.Decoder()
 
 
-def fast_block(block: bytes, first_line: int, source: str) -> pa.Table | None:
-    """The block as a validated step table, or None to send it to the line-by-line path."""
+def _raw_canonical(raw: msgspec.Raw) -> bytes | None:
+    """Canonical JSON of one unparsed value; None when it is missing or null."""
+    value = _VALUES.decode(raw) if raw else None
+    return None if value is None else canonical_bytes(value)
+
+
+def _canonicalise(block: bytes) -> tuple[list, list, list | None]:
+    """Canonical `input`, `output` and unknown fields (None when there are none) of each
+    record: msgspec decodes in C, so the Python loop only runs per value."""
     try:
-        scalars = pj.read_json(
+        envelopes = _ENVELOPES.decode_lines(block)
+    except msgspec.ValidationError:
+        return _canonicalise_records(_VALUES.decode_lines(block))
+    canon = _raw_canonical
+    inputs = [canon(e.input) for e in envelopes]
+    outputs = [canon(e.output) for e in envelopes]
+    return inputs, outputs, None
+
+
+def _canonicalise_records(records: list) -> tuple[list, list, list]:
+    inputs, outputs, extras = [], [], []
+    known = KNOWN_FIELDS
+    for record in records:
+        if type(record) is not dict:
+            raise _NotARecord
+        value = record.get("input")
+        inputs.append(None if value is None else canonical_bytes(value))
+        value = record.get("output")
+        outputs.append(None if value is None else canonical_bytes(value))
+        if record.keys() <= known:
+            extras.append(None)
+        else:
+            extras.append(canonical_bytes({k: v for k, v in record.items() if k not in known}))
+    return inputs, outputs, extras
+
+
+def _line_numbers(block: bytes, first_line: int, records: int) -> pa.Array:
+    """The line of each record; blank lines (which hold none) are rare, so counted apart."""
+    lines = block.count(b"\n") + (not block.endswith(b"\n"))
+    if lines == records:
+        return pa.array(np.arange(first_line, first_line + records, dtype=np.int64))
+    numbers = [n for n, raw in enumerate(block.split(b"\n"), first_line) if raw.strip()]
+    return pa.array(numbers[:records], type=pa.int64())
+
+
+def _scalars(block: bytes) -> pa.Table | None:
+    try:
+        return pj.read_json(
             io.BytesIO(block),
             parse_options=pj.ParseOptions(
                 explicit_schema=SCALARS, unexpected_field_behavior="ignore"
@@ -123,17 +153,27 @@ def fast_block(block: bytes, first_line: int, source: str) -> pa.Table | None:
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return None
-    inputs: list[str | None] = []
-    outputs: list[str | None] = []
-    extras: list[str | None] = []
-    lines: list[int] = []
+
+
+_PARSER: ThreadPoolExecutor | None = None
+
+
+def fast_block(block: bytes, first_line: int, source: str) -> pa.Table | None:
+    """The block as a validated step table, or None to send it to the line-by-line path."""
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = ThreadPoolExecutor(1, thread_name_prefix="solidify-scalars")
+    # pyarrow parses without the GIL, so its pass runs beside the msgspec one.
+    parsing = _PARSER.submit(_scalars, block)
     try:
         with no_gc():
-            _canonicalise(block, first_line, inputs, outputs, extras, lines)
-    except (orjson.JSONDecodeError, TypeError, _NotARecord):
+            inputs, outputs, extras = _canonicalise(block)
+    except (msgspec.DecodeError, msgspec.ValidationError, _NotARecord):
+        parsing.result()
         return None
-    n = len(lines)
-    if n != scalars.num_rows:
+    scalars = parsing.result()
+    n = len(inputs)
+    if scalars is None or n != scalars.num_rows:
         return None
     columns = {name: scalars.column(name) for name in SCALARS.names}
     flagged: list[int] = []
@@ -143,12 +183,14 @@ def fast_block(block: bytes, first_line: int, source: str) -> pa.Table | None:
     table = pa.table(
         {
             **{name: columns[name] for name in RECORD_FIELDS if name in columns},
-            "input": pa.array(inputs, type=pa.string()),
-            "output": pa.array(outputs, type=pa.string()),
+            "input": pa.array(inputs, type=pa.binary()).cast(pa.string()),
+            "output": pa.array(outputs, type=pa.binary()).cast(pa.string()),
             "rollup": pc.fill_null(columns["rollup"], False),
-            "extra": pa.array(extras, type=pa.string()),
-            "source": pa.array([source] * n, type=pa.string()),
-            "line": pa.array(lines, type=pa.int64()),
+            "extra": pa.nulls(n, pa.string())
+            if extras is None
+            else pa.array(extras, type=pa.binary()).cast(pa.string()),
+            "source": pa.repeat(pa.scalar(source, pa.string()), n),
+            "line": _line_numbers(block, first_line, n),
         }
     )
     return finish_table(table)

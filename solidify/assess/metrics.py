@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import orjson
@@ -55,101 +54,174 @@ def _codes(series: pd.Series) -> np.ndarray:
 def step_metrics(
     table: pd.DataFrame, cost: pd.Series, inputs: Texts, outputs: Texts
 ) -> pd.DataFrame:
-    """One row per (workflow, step): counts, cost, failures, latency, determinism parts."""
-    rollup = table["rollup"].to_numpy(dtype=bool)
-    data_keys = {"workflow": as_strings(table["workflow"]), "step": as_strings(table["step"])}
-    cost_values = cost.to_numpy(dtype=float)
-    data = pd.DataFrame(
-        {
-            # Plain strings as keys, so that every partial result joins on the same index.
-            **data_keys,
-            "kind": as_strings(table["kind"]),
-            "model": as_strings(table["model"]),
-            "provider": as_strings(table["provider"]),
-            "run": _codes(table["run_id"]),
-            "source": _codes(table["source"]),
-            "line": table["line"].to_numpy(dtype="int64", na_value=0),
-            "started": table["started_at"]
-            .dt.tz_convert(None)
-            .to_numpy(dtype="datetime64[us]")
-            .astype("int64"),
-            "attempt": table["attempt"].to_numpy(dtype="int64", na_value=1),
-            "duration_ms": table["duration_ms"].to_numpy(dtype=float),
-            "ok": (table["status"] == "ok").to_numpy(),
-            "timeout": (table["status"] == "timeout").to_numpy(),
-            "cost_known": ~np.isnan(cost_values) | rollup,
-            "counted_cost": np.where(rollup, 0.0, cost_values),
-            "rollup": rollup,
-            "inp": inputs.codes,
-            "out": outputs.codes,
-            "has_input": table["input"].notna().to_numpy(),
-            **{
-                name: table[name].to_numpy(dtype=float, na_value=0.0)
-                for name in (
-                    "input_tokens",
-                    "output_tokens",
-                    "cache_read_tokens",
-                    "cache_write_tokens",
-                )
+    """One row per (workflow, step), in order of first execution: counts, cost,
+    failures, latency and determinism parts."""
+    rows = _Rows.of(table, cost, inputs, outputs)
+    if rows.n == 0:
+        return pd.DataFrame(index=pd.MultiIndex.from_arrays([[], []], names=KEYS))
+    columns: dict[str, np.ndarray] = {}
+    for part in (_counts, _calls, _outputs, _repeats, _repeat_similarity):
+        columns.update(part(rows))
+    return pd.DataFrame(
+        columns, index=pd.MultiIndex.from_arrays([rows.workflows, rows.steps], names=KEYS)
+    )
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The step table as integer codes, in chronological order (file order breaks ties),
+    which "latest" and retries rely on. `key` numbers the (workflow, step) pairs in order
+    of their first execution."""
+
+    n: int
+    key: np.ndarray
+    workflows: np.ndarray  # name of each key
+    steps: np.ndarray
+    workflow: np.ndarray  # codes, per row
+    step: np.ndarray
+    run: np.ndarray
+    kind: np.ndarray  # strings, per row
+    model: np.ndarray
+    provider: np.ndarray
+    attempt: np.ndarray
+    duration_ms: np.ndarray
+    ok: np.ndarray
+    timeout: np.ndarray
+    rollup: np.ndarray
+    cost: np.ndarray
+    tokens: dict[str, np.ndarray]
+    inp: np.ndarray
+    out: np.ndarray
+    has_input: np.ndarray
+    outputs: Texts
+
+    @property
+    def keys(self) -> int:
+        return len(self.workflows)
+
+    @classmethod
+    def of(cls, table: pd.DataFrame, cost: pd.Series, inputs: Texts, outputs: Texts) -> _Rows:
+        started = (
+            table["started_at"].dt.tz_convert(None).to_numpy(dtype="datetime64[us]").astype("int64")
+        )
+        line = table["line"].to_numpy(dtype="int64", na_value=0)
+        order = np.lexsort((line, _codes(table["source"]), started))
+        workflow, workflow_names = pd.factorize(as_strings(table["workflow"])[order])
+        step, step_names = pd.factorize(as_strings(table["step"])[order])
+        key, pairs = pd.factorize(workflow.astype(np.int64) * len(step_names) + step)
+        status = as_strings(table["status"])[order]
+        return cls(
+            n=len(order),
+            key=key,
+            workflows=np.asarray(workflow_names, dtype=object)[pairs // len(step_names)],
+            steps=np.asarray(step_names, dtype=object)[pairs % len(step_names)],
+            workflow=workflow,
+            step=step,
+            run=_codes(table["run_id"])[order],
+            kind=as_strings(table["kind"])[order],
+            model=as_strings(table["model"])[order],
+            provider=as_strings(table["provider"])[order],
+            attempt=table["attempt"].to_numpy(dtype="int64", na_value=1)[order],
+            duration_ms=table["duration_ms"].to_numpy(dtype=float)[order],
+            ok=status == "ok",
+            timeout=status == "timeout",
+            rollup=table["rollup"].to_numpy(dtype=bool)[order],
+            cost=cost.to_numpy(dtype=float)[order],
+            tokens={
+                name: table[name].to_numpy(dtype=float, na_value=0.0)[order] for name in TOKENS
             },
-        }
-    )
-    # Chronological order (file order breaks ties), which "latest" and retries rely on.
-    data = data.iloc[
-        np.lexsort((data["line"].to_numpy(), data["source"].to_numpy(), data["started"].to_numpy()))
-    ].reset_index(drop=True)
-    grouped = data.groupby(KEYS, sort=False)
-    out = pd.DataFrame(
-        {
-            "executions": grouped.size(),
-            "runs": grouped["run"].nunique(),
-            "ok": grouped["ok"].sum(),
-            "timeouts": grouped["timeout"].sum(),
-            "cost_usd": grouped["counted_cost"].sum(min_count=0),
-            "cost_known": grouped["cost_known"].sum(),
-            "rollup_executions": grouped["rollup"].sum(),
-            "input_tokens": grouped["input_tokens"].sum(),
-            "output_tokens": grouped["output_tokens"].sum(),
-            "cache_read_tokens": grouped["cache_read_tokens"].sum(),
-            "cache_write_tokens": grouped["cache_write_tokens"].sum(),
-            "p50_ms": grouped["duration_ms"].quantile(0.5),
-            "p95_ms": grouped["duration_ms"].quantile(0.95),
-            "kind": grouped["kind"].last(),
-        }
-    )
-    out["cost_unknown_executions"] = out["executions"] - out["cost_known"]
-    out = _named(out)
-    for part in (_kinds, _models, _calls):
-        out = out.join(_named(part(data)))
-    out = out.join(_named(_outputs(data, outputs)))
-    out = out.join(_named(_repeats(data)))
-    out = out.join(_named(_repeat_similarity(data, outputs)))
+            inp=inputs.codes[order],
+            out=outputs.codes[order],
+            has_input=table["input"].notna().to_numpy()[order],
+            outputs=outputs,
+        )
+
+    def count(self, mask: np.ndarray | None = None, weights: np.ndarray | None = None):
+        key = self.key if mask is None else self.key[mask]
+        if weights is not None and mask is not None:
+            weights = weights[mask]
+        return np.bincount(key, weights=weights, minlength=self.keys)
+
+    def distinct(self, values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """Number of distinct values per key."""
+        key, values = (self.key, values) if mask is None else (self.key[mask], values[mask])
+        width = int(values.max(initial=0)) + 1
+        pairs = pd.unique(key.astype(np.int64) * width + values)
+        return np.bincount(pairs // width, minlength=self.keys)
+
+    def last(self, values: np.ndarray, present: np.ndarray) -> np.ndarray:
+        """The latest present value per key (None where there is none)."""
+        out = np.full(self.keys, None, dtype=object)
+        at = np.flatnonzero(present)
+        latest = np.full(self.keys, -1)
+        latest[self.key[at]] = at  # later rows overwrite earlier ones
+        found = latest >= 0
+        out[found] = values[latest[found]]
+        return out
+
+
+TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+
+
+def _counts(rows: _Rows) -> dict[str, np.ndarray]:
+    executions = rows.count()
+    cost_known = rows.count(weights=(~np.isnan(rows.cost) | rows.rollup).astype(float))
+    counted = np.where(rows.rollup | np.isnan(rows.cost), 0.0, rows.cost)
+    kinds: list[dict[str, int]] = [{} for _ in range(rows.keys)]
+    kind, names = pd.factorize(rows.kind)
+    pairs, counts = np.unique(rows.key.astype(np.int64) * len(names) + kind, return_counts=True)
+    for pair, n in zip(pairs.tolist(), counts.tolist(), strict=True):
+        kinds[pair // len(names)][str(names[pair % len(names)])] = n
+    has_model = pd.notna(rows.model)
+    p50, p95 = _quantiles(rows.key, rows.duration_ms, rows.keys, (0.5, 0.95))
+    return {
+        "executions": executions,
+        "runs": rows.distinct(rows.run),
+        "ok": rows.count(weights=rows.ok.astype(float)).astype(np.int64),
+        "timeouts": rows.count(weights=rows.timeout.astype(float)).astype(np.int64),
+        "cost_usd": rows.count(weights=counted),
+        "cost_known": cost_known.astype(np.int64),
+        "rollup_executions": rows.count(weights=rows.rollup.astype(float)).astype(np.int64),
+        **{name: rows.count(weights=rows.tokens[name]) for name in TOKENS},
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "kind": rows.last(rows.kind, pd.notna(rows.kind)),
+        "cost_unknown_executions": executions - cost_known.astype(np.int64),
+        "kinds": _objects(kinds),
+        "model": rows.last(rows.model, has_model),
+        "provider": rows.last(rows.provider, has_model & pd.notna(rows.provider)),
+    }
+
+
+def _objects(values: list) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
     return out
 
 
-def _named(frame: pd.DataFrame) -> pd.DataFrame:
-    if len(frame.index) == 0:
-        frame.index = pd.MultiIndex.from_arrays([[], []], names=KEYS)
-    else:
-        frame.index = pd.MultiIndex.from_tuples(list(frame.index), names=KEYS)
-    return frame
+def _quantiles(key: np.ndarray, values: np.ndarray, keys: int, qs: tuple[float, ...]):
+    """Per-key quantiles with linear interpolation (as pandas), NaN values left out."""
+    present = ~np.isnan(values)
+    key, values = key[present], values[present]
+    order = np.lexsort((values, key))
+    key, values = key[order], values[order]
+    sizes = np.bincount(key, minlength=keys)
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    out = []
+    for q in qs:
+        result = np.full(keys, np.nan)
+        has = sizes > 0
+        position = q * (sizes[has] - 1)
+        low = np.floor(position).astype(np.int64)
+        high = np.ceil(position).astype(np.int64)
+        a, b = values[starts[has] + low], values[starts[has] + high]
+        result[has] = a + (b - a) * (position - low)
+        out.append(result)
+    return out
 
 
-def _kinds(data: pd.DataFrame) -> pd.DataFrame:
-    """How many executions had each kind (the step's kind is its latest execution's)."""
-    counts = data.groupby([*KEYS, "kind"], sort=False).size()
-    kinds: dict[tuple[str, str], dict[str, int]] = {}
-    for (workflow, step, kind), n in counts.items():
-        kinds.setdefault((workflow, step), {})[str(kind)] = int(n)
-    return pd.DataFrame({"kinds": pd.Series(kinds, dtype=object)})
-
-
-def _models(data: pd.DataFrame) -> pd.DataFrame:
-    rows = data[pd.notna(data["model"])]
-    if rows.empty:
-        return pd.DataFrame({"model": pd.Series(dtype=object), "provider": pd.Series(dtype=object)})
-    grouped = rows.groupby(KEYS, sort=False)
-    return pd.DataFrame({"model": grouped["model"].last(), "provider": grouped["provider"].last()})
+def _missing(keys: int) -> np.ndarray:
+    return np.full(keys, np.nan)
 
 
 @dataclass(frozen=True)
@@ -191,74 +263,79 @@ def fold_calls(
     )
 
 
-def _calls(data: pd.DataFrame) -> pd.DataFrame:
+def _calls(rows: _Rows) -> dict[str, np.ndarray]:
     """Per step: calls, calls failed after retries, retried, and retried after a failure."""
-    calls = fold_calls(
-        _codes(data["workflow"]), data["run"].to_numpy(), _codes(data["step"]),
-        data["attempt"].to_numpy(), data["ok"].to_numpy(),
-    )  # fmt: skip
+    calls = fold_calls(rows.workflow, rows.run, rows.step, rows.attempt, rows.ok)
+    key = rows.key[calls.first_row]
     first_failed = ~calls.first_ok
-    per_call = pd.DataFrame(
-        {
-            "workflow": data["workflow"].to_numpy()[calls.first_row],
-            "step": data["step"].to_numpy()[calls.first_row],
-            "failed": ~calls.last_ok,
-            "retried": calls.attempts > 1,
-            "first_failed": first_failed,
-            "retried_after_failure": first_failed & (calls.attempts > 1),
-        }
-    )
-    grouped = per_call.groupby(KEYS, sort=False)
-    return pd.DataFrame(
-        {
-            "calls": grouped.size(),
-            "calls_failed": grouped["failed"].sum(),
-            "calls_retried": grouped["retried"].sum(),
-            "calls_first_failed": grouped["first_failed"].sum(),
-            "calls_retried_after_failure": grouped["retried_after_failure"].sum(),
-        }
-    )
+    retried = calls.attempts > 1
+
+    def per_key(flags: np.ndarray) -> np.ndarray:
+        return np.bincount(key, weights=flags.astype(float), minlength=rows.keys).astype(np.int64)
+
+    return {
+        "calls": np.bincount(key, minlength=rows.keys),
+        "calls_failed": per_key(~calls.last_ok),
+        "calls_retried": per_key(retried),
+        "calls_first_failed": per_key(first_failed),
+        "calls_retried_after_failure": per_key(first_failed & retried),
+    }
 
 
-def _outputs(data: pd.DataFrame, outputs: Texts) -> pd.DataFrame:
+def _outputs(rows: _Rows) -> dict[str, np.ndarray]:
     """Output distribution of successful executions: majority, entropy, shape, soft failures.
 
     A soft failure is a successful execution whose output is an empty string where the
     step usually writes text, or whose shape (type, and keys of an object) is not the
     step's usual one. null, [] and {} are ordinary values ("nothing found").
     """
-    ok = data[data["ok"]]
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for key, codes in ok.groupby(KEYS, sort=False)["out"]:
-        n = len(codes)
-        counts = codes.value_counts()
-        probs = counts.to_numpy() / n
+    names = ("distinct_outputs", "majority_share", "entropy", "structure_stability",
+             "empty_outputs", "soft_failures")  # fmt: skip
+    out = {name: _missing(rows.keys) for name in names}
+    out["usual_shape"] = np.full(rows.keys, None, dtype=object)
+    width = len(rows.outputs.uniques)
+    pairs, counts = np.unique(
+        rows.key[rows.ok].astype(np.int64) * width + rows.out[rows.ok], return_counts=True
+    )
+    owner = pairs // width
+    bounds = np.flatnonzero(np.diff(owner)) + 1
+    for segment, codes, n_codes in zip(
+        np.split(owner, bounds),
+        np.split(pairs % width, bounds),
+        np.split(counts, bounds),
+        strict=True,
+    ):
+        k = int(segment[0])
+        # Most frequent first; first-logged first among equals.
+        rank = np.lexsort((codes, -n_codes))
+        codes, n_codes = codes[rank], n_codes[rank]
+        n = int(n_codes.sum())
+        probs = n_codes / n
         entropy = float(-(probs * np.log2(probs)).sum())
         # Shapes of the most frequent distinct outputs, weighted by how often each occurs.
-        top = counts.iloc[:SHAPE_SAMPLE]
-        texts = outputs.uniques[top.index.to_numpy()]
+        texts = rows.outputs.uniques[codes[:SHAPE_SAMPLE]]
+        weights = n_codes[:SHAPE_SAMPLE].tolist()
         shapes: Counter[str] = Counter()
-        for text, weight in zip(texts, top.to_numpy(), strict=True):
+        for text, weight in zip(texts, weights, strict=True):
             shape = _shape(text)
             if shape != "null":
-                shapes[shape] += int(weight)
+                shapes[shape] += weight
         total = sum(shapes.values())
         usual, usual_count = shapes.most_common(1)[0] if shapes else ("", 0)
         stability = usual_count / total if total else 1.0
-        text_counts = dict(zip(texts, top.to_numpy(), strict=True))
+        text_counts = dict(zip(texts, weights, strict=True))
         empty = int(text_counts.get('""', 0))
         non_null = n - int(text_counts.get(NULL, 0))
-        rows[key] = {
-            "distinct_outputs": len(counts),
-            "majority_share": float(counts.iloc[0] / n) if n else 0.0,
-            "entropy": entropy / math.log2(n) if n > 1 else 0.0,
-            "structure_stability": stability,
-            "usual_shape": usual,
-            "empty_outputs": empty,
-            "soft_failures": round(max(empty if usual == "string" else 0,
-                                       (1 - stability) * non_null)),
-        }  # fmt: skip
-    return pd.DataFrame.from_dict(rows, orient="index")
+        out["distinct_outputs"][k] = len(codes)
+        out["majority_share"][k] = n_codes[0] / n
+        out["entropy"][k] = entropy / math.log2(n) if n > 1 else 0.0
+        out["structure_stability"][k] = stability
+        out["usual_shape"][k] = usual
+        out["empty_outputs"][k] = empty
+        out["soft_failures"][k] = round(
+            max(empty if usual == "string" else 0, (1 - stability) * non_null)
+        )
+    return out
 
 
 def _shape(text: str) -> str:
@@ -281,64 +358,87 @@ def _shape(text: str) -> str:
     return "number"
 
 
-def _repeats(data: pd.DataFrame) -> pd.DataFrame:
+def _repeats(rows: _Rows) -> dict[str, np.ndarray]:
     """Repeated identical inputs: how often they recur and whether outputs agree."""
-    has_input = data[data["has_input"]]
-    ok = has_input[has_input["ok"]]
-    pair_counts = ok.groupby([*KEYS, "inp", "out"], sort=False).size()
-    per_input = pair_counts.groupby(level=[0, 1, 2], sort=False).agg(["sum", "max", "size"])
-    per_input.columns = ["n", "top", "variants"]
-    repeated = per_input[per_input["n"] >= 2]
-    by_step = per_input.groupby(level=[0, 1], sort=False)
-    rep_by_step = repeated.groupby(level=[0, 1], sort=False)
-    seen = has_input.groupby(KEYS, sort=False).agg(
-        with_input=("inp", "size"), distinct_inputs=("inp", "nunique")
+    with_input = rows.count(rows.has_input)
+    seen = with_input > 0
+    distinct_inputs = rows.distinct(rows.inp, rows.has_input)
+    use = rows.has_input & rows.ok
+    # Each (step, input) of a successful execution, then each (step, input, output).
+    step_input, per = pd.factorize(
+        rows.key[use].astype(np.int64) * (len(rows.inp) + 1) + rows.inp[use]
     )
-    out = pd.DataFrame(
-        {
-            "distinct_ok_inputs": by_step.size(),
-            "distinct_pairs": by_step["variants"].sum(),
-            "repeated_inputs": rep_by_step.size(),
-            "repeat_executions": rep_by_step["n"].sum(),
-            "repeat_agreeing": rep_by_step["top"].sum(),
-        }
-    )
-    out = _named(seen).join(_named(out), how="left").fillna(0)
+    owner = (per // (len(rows.inp) + 1)).astype(np.int64)
+    width = len(rows.outputs.uniques)
+    triples, counts = np.unique(step_input.astype(np.int64) * width + rows.out[use],
+                                return_counts=True)  # fmt: skip
+    group = triples // width
+    n = np.bincount(group, weights=counts, minlength=len(per))
+    top = np.zeros(len(per))
+    np.maximum.at(top, group, counts)
+    variants = np.bincount(group, minlength=len(per))
+    repeated = n >= 2
+
+    def per_key(values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        who = owner if mask is None else owner[mask]
+        values = values if mask is None else values[mask]
+        return np.bincount(who, weights=values, minlength=rows.keys)
+
+    distinct_ok = np.bincount(owner, minlength=rows.keys).astype(float)
+    pairs = per_key(variants.astype(float))
+    repeat_executions = per_key(n, repeated)
+    repeat_agreeing = per_key(top, repeated)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["repeat_share"] = np.where(
-            out["with_input"] > 0,
-            (out["with_input"] - out["distinct_inputs"]) / out["with_input"],
-            0.0,
-        )
-        out["repeat_agreement"] = np.where(
-            out["repeat_executions"] > 0, out["repeat_agreeing"] / out["repeat_executions"], np.nan
-        )
-        out["outputs_per_input"] = np.where(
-            out["distinct_ok_inputs"] > 0, out["distinct_pairs"] / out["distinct_ok_inputs"], np.nan
-        )
-    return out
+        out = {
+            "with_input": with_input,
+            "distinct_inputs": distinct_inputs.astype(float),
+            "distinct_ok_inputs": distinct_ok,
+            "distinct_pairs": pairs,
+            "repeated_inputs": per_key(np.ones(len(per)), repeated),
+            "repeat_executions": repeat_executions,
+            "repeat_agreeing": repeat_agreeing,
+            "repeat_share": np.where(
+                with_input > 0, (with_input - distinct_inputs) / with_input, 0.0
+            ),
+            "repeat_agreement": np.where(
+                repeat_executions > 0, repeat_agreeing / repeat_executions, np.nan
+            ),
+            "outputs_per_input": np.where(distinct_ok > 0, pairs / distinct_ok, np.nan),
+        }
+    # Steps never logged with an input have no evidence either way.
+    return {name: np.where(seen, values, np.nan) for name, values in out.items()}
 
 
-def _repeat_similarity(data: pd.DataFrame, outputs: Texts) -> pd.DataFrame:
+def _repeat_similarity(rows: _Rows) -> dict[str, np.ndarray]:
     """Near-match of text outputs on repeated inputs: mean word overlap (Jaccard) with the
-    most common output, over at most 200 repeated inputs per step."""
-    ok = data[data["ok"] & data["has_input"]]
-    sizes = ok.groupby([*KEYS, "inp"], sort=True).size()
-    repeated = sizes[sizes >= 2]
-    if repeated.empty:
-        return pd.DataFrame({"repeat_similarity": pd.Series(dtype=float)})
-    chosen = repeated.groupby(level=[0, 1], sort=False).head(SIMILARITY_GROUPS)
-    picked = ok[pd.MultiIndex.from_frame(ok[[*KEYS, "inp"]]).isin(chosen.index)]
-    rows = {}
-    for key, group in picked.groupby(KEYS, sort=False):
-        scores = []
-        for _, codes in group.groupby("inp", sort=False)["out"]:
-            texts = [str(t) for t in outputs.uniques[codes.to_numpy()]]
-            mode = max(set(texts), key=texts.count)
-            mode_words = set(mode.lower().split())
-            for text in texts:
-                words = set(text.lower().split())
-                union = words | mode_words
-                scores.append(len(words & mode_words) / len(union) if union else 1.0)
-        rows[key] = {"repeat_similarity": float(np.mean(scores))}
-    return pd.DataFrame.from_dict(rows, orient="index")
+    most common output, over at most 200 repeated inputs per step (the first logged)."""
+    similarity = _missing(rows.keys)
+    use = np.flatnonzero(rows.ok & rows.has_input)
+    step_input = rows.key[use].astype(np.int64) * (len(rows.inp) + 1) + rows.inp[use]
+    values, first, sizes = np.unique(step_input, return_index=True, return_counts=True)
+    repeated = sizes >= 2
+    if not repeated.any():
+        return {"repeat_similarity": similarity}
+    values, first = values[repeated], first[repeated]
+    owner = values // (len(rows.inp) + 1)
+    # The first SIMILARITY_GROUPS repeated inputs of each step, by input code.
+    rank = np.arange(len(values)) - np.searchsorted(owner, owner)
+    chosen = set(values[rank < SIMILARITY_GROUPS].tolist())
+    picked = np.isin(step_input, list(chosen))
+    groups: dict[int, list[str]] = {}
+    for value, code in zip(
+        step_input[picked].tolist(), rows.out[use][picked].tolist(), strict=True
+    ):
+        groups.setdefault(value, []).append(str(rows.outputs.uniques[code]))
+    scores: dict[int, list[float]] = {}
+    for value, texts in groups.items():
+        mode = Counter(texts).most_common(1)[0][0]
+        mode_words = set(mode.lower().split())
+        bucket = scores.setdefault(value // (len(rows.inp) + 1), [])
+        for text in texts:
+            words = set(text.lower().split())
+            union = words | mode_words
+            bucket.append(len(words & mode_words) / len(union) if union else 1.0)
+    for k, values_k in scores.items():
+        similarity[k] = float(np.mean(values_k))
+    return {"repeat_similarity": similarity}
