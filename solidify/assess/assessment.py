@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 import numpy as np
@@ -23,12 +24,12 @@ from solidify.assess.synthesis.engine import (
     Synthesis,
     sample_indices,
 )
-from solidify.assess.synthesis.parallel import Background, Job, run_all
+from solidify.assess.synthesis.parallel import Job, Shared
 
 AI_KINDS = ("llm", "agent")
 LIGHT_EXAMPLES = 300
 LIGHT_SECONDS = 0.5
-BACKGROUND_FROM_ROWS = 50_000  # below this, forking costs more than it saves
+HELPER_FROM_ROWS = 50_000  # below this, forking costs more than it saves
 Progress = Callable[[str], None]
 
 
@@ -70,7 +71,8 @@ def assess(
     workers: int | None = None,
 ) -> Assessment:
     """Assess every workflow in the step table. `workflows` and `steps` are glob patterns;
-    `workers` is the number of processes for the searches (default: by the amount of work)."""
+    `workers` is the number of processes for the searches, 1 or 2 (default: 2 on a large
+    log and a machine with two cores)."""
     config = config or Config()
     if workflows:
         names = pd.Series(as_strings(table["workflow"]), index=table.index)
@@ -81,15 +83,12 @@ def assess(
     pricer = Pricer(overrides=config.prices)
     cost = pricer.price(table)
     inputs, outputs = Texts.encode(table["input"]), Texts.encode(table["output"])
-
-    # On a large log the searches run in a second process while this one measures.
-    background = _in_background(len(table), workers)
-
-    def search() -> dict:
-        jobs = _synthesis_jobs(table, inputs, outputs)
-        return run_all(jobs, workers=1 if background else workers, progress=progress)
-
-    running = Background(search) if background else None
+    # On a large log a second process starts on the searches while this one measures.
+    plan = SearchPlan.of(table, inputs, outputs)
+    searches = Shared(
+        plan.keys, plan.search, helper=_helper(len(table), workers),
+        progress=(lambda key: progress("/".join(key))) if progress else None,
+    )  # fmt: skip
     measures = step_metrics(table, cost, inputs, outputs)
     failed_cost = (
         cost.where((table["status"] != "ok") & ~table["rollup"], 0.0)
@@ -105,7 +104,7 @@ def assess(
     # The per-workflow work needs no text columns: leave them out of the copies.
     slim = table.drop(columns=["input", "output", "extra", "error"])
     declared = set(config.declared) | orchestrated(table)
-    syntheses = running.result() if running else search()
+    syntheses = searches.results()
     out: list[WorkflowAssessment] = []
     for name, at in sorted(slim.groupby(as_strings(slim["workflow"])).indices.items()):
         out.append(
@@ -132,28 +131,45 @@ def tool_relays(table: pd.DataFrame, inputs: Texts, outputs: Texts) -> dict[tupl
     the model only passes a tool call through (an agent fetching through its tools)."""
     kind = as_strings(table["kind"])
     ok = (table["status"] == "ok").to_numpy() & table["input"].notna().to_numpy()
-    frame = pd.DataFrame(
-        {
-            "workflow": as_strings(table["workflow"]),
-            "run": table["run_id"].to_numpy(),
-            "step": as_strings(table["step"]),
-            "inp": inputs.codes,
-            "out": outputs.codes,
-        }
-    )[ok]
-    is_tool = kind[ok] == "tool"
-    tools = frame[is_tool].drop_duplicates(["workflow", "run", "inp", "out"])
-    ai = frame[np.isin(kind[ok], AI_KINDS)]
-    if tools.empty or ai.empty:
+    is_tool = ok & (kind == "tool")
+    is_ai = ok & np.isin(kind, AI_KINDS)
+    if not is_tool.any() or not is_ai.any():
         return {}
-    joined = ai.merge(tools, on=["workflow", "run", "inp", "out"], how="left",
-                      suffixes=("", "_tool"))  # fmt: skip
+    chosen = is_tool | is_ai
+    # One code per (workflow, run, input, output), shared by tool and AI rows.
+    call = _combine(
+        _codes(table["workflow"])[chosen], _codes(table["run_id"])[chosen],
+        inputs.codes[chosen], outputs.codes[chosen],
+    )  # fmt: skip
+    step = as_strings(table["step"])[chosen]
+    tool = is_tool[chosen]
+    # The first tool that gave this output for this input in this run.
+    tool_calls, first = np.unique(call[tool], return_index=True)
+    tool_steps = step[tool][first]
+    ai_call = call[~tool]
+    at = np.minimum(np.searchsorted(tool_calls, ai_call), len(tool_calls) - 1)
+    found = tool_calls[at] == ai_call
+    workflow = as_strings(table["workflow"])[chosen][~tool]
+    ai_step = step[~tool]
     out: dict[tuple[str, str], str] = {}
-    for (workflow, step), group in joined.groupby(["workflow", "step"], sort=False):
-        matched = group["step_tool"].dropna()
-        if len(group) >= RELAY_MIN and len(matched) >= RELAY_SHARE * len(group):
-            out[(workflow, step)] = ", ".join(matched.value_counts().index.astype(str))
+    groups = pd.DataFrame({"w": workflow, "s": ai_step}).groupby(["w", "s"], sort=False).indices
+    for key, rows in groups.items():
+        matched = tool_steps[at[rows][found[rows]]]
+        if len(rows) >= RELAY_MIN and len(matched) >= RELAY_SHARE * len(rows):
+            out[key] = ", ".join(pd.Series(matched).value_counts().index.astype(str))
     return out
+
+
+def _codes(column: pd.Series) -> np.ndarray:
+    return pd.factorize(column, use_na_sentinel=False)[0].astype(np.int64)
+
+
+def _combine(*codes: np.ndarray) -> np.ndarray:
+    """One code per distinct tuple of codes, without overflowing 64 bits."""
+    combined = codes[0]
+    for more in codes[1:]:
+        combined = pd.factorize(combined * (int(more.max(initial=0)) + 1) + more)[0]
+    return combined
 
 
 def orchestrated(table: pd.DataFrame) -> set[str]:
@@ -164,41 +180,59 @@ def orchestrated(table: pd.DataFrame) -> set[str]:
     return set(as_strings(table.loc[marked, "workflow"]))
 
 
-def _in_background(rows: int, workers: int | None) -> bool:
+def _helper(rows: int, workers: int | None) -> bool:
+    """Whether a second process shares the searches: on a large log with a second core,
+    unless `workers` (or SOLIDIFY_WORKERS) says 1."""
     configured = os.environ.get("SOLIDIFY_WORKERS")
     if workers is None and configured:
         workers = int(configured) if configured.isdigit() else 1
     if workers is not None:
         return workers > 1
-    return rows >= BACKGROUND_FROM_ROWS and (os.cpu_count() or 1) > 1
+    return rows >= HELPER_FROM_ROWS and (os.cpu_count() or 1) > 1
 
 
-def _synthesis_jobs(
-    table: pd.DataFrame, inputs: Texts, outputs: Texts
-) -> dict[tuple[str, str], Job]:
-    """A sample of each step's successful executions, split for fitting and measuring."""
-    ok = np.flatnonzero((table["status"] == "ok").to_numpy())
-    input_hash, output_hash = inputs.hashes()[ok], outputs.hashes()[ok]
-    workflow, step = as_strings(table["workflow"]), as_strings(table["step"])
-    ai = np.isin(as_strings(table["kind"]), AI_KINDS)
-    on_ai = set(zip(workflow[ai], step[ai], strict=True)) if ai.any() else set()
-    jobs: dict[tuple[str, str], Job] = {}
-    by_step = pd.DataFrame({"w": workflow[ok], "s": step[ok]}).groupby(["w", "s"]).indices
-    for key, at in by_step.items():
+@dataclass(frozen=True)
+class SearchPlan:
+    """Which executions each step's search learns from; each job is built by whichever
+    process runs it, so the hashing is shared too."""
+
+    keys: list[tuple[str, str]]  # largest first
+    rows: dict[tuple[str, str], np.ndarray]  # successful executions of each step
+    on_ai: set[tuple[str, str]]
+    inputs: Texts
+    outputs: Texts
+
+    @classmethod
+    def of(cls, table: pd.DataFrame, inputs: Texts, outputs: Texts) -> SearchPlan:
+        ok = (table["status"] == "ok").to_numpy()
+        workflow, step = as_strings(table["workflow"]), as_strings(table["step"])
+        ai = np.isin(as_strings(table["kind"]), AI_KINDS)
+        on_ai = set(zip(workflow[ai], step[ai], strict=True)) if ai.any() else set()
+        at = np.flatnonzero(ok)
+        groups = pd.DataFrame({"w": workflow[at], "s": step[at]}).groupby(["w", "s"]).indices
+        rows = {key: at[positions] for key, positions in groups.items()}
+        keys = sorted(rows, key=lambda k: (-min(len(rows[k]), MAX_EXAMPLES), k))
+        return cls(keys, rows, on_ai, inputs, outputs)
+
+    def job(self, key: tuple[str, str]) -> Job:
+        """A sample of the step's successful executions, split for fitting and measuring."""
+        rows = self.rows[key]
         # Steps that never ran on a model only need determinism evidence: a light search.
-        ran_on_ai = key in on_ai
+        ran_on_ai = key in self.on_ai
         train, held = sample_indices(
-            input_hash[at],
-            output_hash[at],
+            self.inputs.row_hashes(rows),
+            self.outputs.row_hashes(rows),
             max_examples=MAX_EXAMPLES if ran_on_ai else LIGHT_EXAMPLES,
         )
 
-        def texts(chosen: np.ndarray, at: np.ndarray = at) -> list[tuple[str, str]]:
-            rows = ok[at[chosen]]
-            return list(zip(inputs.text(rows), outputs.text(rows), strict=True))
+        def texts(chosen: np.ndarray) -> list[tuple[str, str]]:
+            at = rows[chosen]
+            return list(zip(self.inputs.text(at), self.outputs.text(at), strict=True))
 
-        jobs[key] = Job(texts(train), texts(held), TIME_LIMIT if ran_on_ai else LIGHT_SECONDS)
-    return jobs
+        return Job(texts(train), texts(held), TIME_LIMIT if ran_on_ai else LIGHT_SECONDS)
+
+    def search(self, key: tuple[str, str]) -> Synthesis:
+        return self.job(key).run()
 
 
 def _workflow(

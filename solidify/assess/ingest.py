@@ -21,6 +21,7 @@ from typing import IO, Any
 import orjson
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from solidify.assess import formats
@@ -576,19 +577,21 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-CATEGORY_COLUMNS = ("workflow", "step", "kind", "status", "model", "provider", "source")
+CATEGORY_COLUMNS = ("workflow", "run_id", "step", "kind", "status", "model", "provider", "source")
 
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
     """The step table as pandas: categories for the grouping keys, nullable integers."""
+    for name in CATEGORY_COLUMNS:
+        # pyarrow encodes in C++; the dictionary arrives in pandas as a Categorical.
+        at = table.schema.get_field_index(name)
+        table = table.set_column(at, name, pc.dictionary_encode(table.column(name)))
     frame = table.to_pandas(
         types_mapper={
             pa.int64(): pd.Int64Dtype(),
             pa.string(): pd.StringDtype(),
         }.get
     )
-    for name in CATEGORY_COLUMNS:
-        frame[name] = frame[name].astype("category")
     frame["rollup"] = frame["rollup"].fillna(False).astype(bool)
     return frame
 

@@ -93,9 +93,10 @@ def window_facts(
 ) -> WindowFacts:
     kind = rows["kind"].astype(str)
     is_ai = kind.isin(AI_KINDS)
+    run_codes = pd.factorize(rows["run_id"])[0]
     calls = fold_calls(
         np.zeros(len(rows), dtype=np.int64),
-        pd.factorize(rows["run_id"])[0],
+        run_codes,
         pd.factorize(rows["step"])[0],
         rows["attempt"].to_numpy(dtype="int64", na_value=1),
         (rows["status"] == "ok").to_numpy(),
@@ -105,7 +106,7 @@ def window_facts(
             rows["started_at"].dt.tz_convert(None).to_numpy(dtype="datetime64[us]").astype("int64"),
         ),
     )
-    runs = rows["run_id"].to_numpy()[calls.first_row]
+    runs = run_codes[calls.first_row]
     ai_call = is_ai.to_numpy()[calls.first_row]
     first_failed = ai_call & ~calls.first_ok
     failed_runs = len(set(runs[~calls.last_ok]))
@@ -123,7 +124,7 @@ def window_facts(
             ),
             ai_calls_first_failed=int(first_failed.sum()),
             ai_calls_retried_after_failure=int((first_failed & (calls.attempts > 1)).sum()),
-            runs=int(rows["run_id"].nunique()),
+            runs=int(run_codes.max(initial=-1)) + 1,
             runs_failed=int(failed_runs),
             run_shape_stability=stability,
             validation_steps=tuple(sorted(s for s in code_steps if VALIDATION_NAME.search(s))),

@@ -43,6 +43,10 @@ class Texts:
         """A stable 64-bit hash per row, computed once per distinct value."""
         return pd.util.hash_array(self.uniques)[self.codes]
 
+    def row_hashes(self, positions: np.ndarray) -> np.ndarray:
+        """The same hashes as `hashes()`, for some rows only."""
+        return pd.util.hash_array(self.uniques[self.codes[positions]])
+
     def text(self, positions: np.ndarray) -> np.ndarray:
         return self.uniques[self.codes[positions]]
 

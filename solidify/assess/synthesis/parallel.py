@@ -1,25 +1,24 @@
-"""Run the per-step searches beside the rest of the assessment, or in worker processes.
+"""Run the per-step searches on both cores: a forked helper starts on them at once,
+and the caller joins in when it has finished measuring.
 
-Each search is independent and deterministic, so the results do not depend on where
-they ran. On a large log the searches go to one forked process (`Background`) while
-the parent measures the steps: both cores work, and nothing is copied or pickled on
-the way in. Pool workers, for more than two processes, are spawned (not forked) so
-that no thread state of the parent (pyarrow's pools) is copied into them.
+Each search is independent and deterministic, so the results do not depend on who
+ran which. The helper is forked, so the step table reaches it without being copied
+or pickled; it only runs Python and numpy code (no pyarrow), so the pyarrow threads
+of the parent do not matter to it. Where fork is not available, or the helper dies,
+the caller does the remaining work itself: the answer is the same.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import os
-from collections.abc import Callable, Hashable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from solidify.assess.synthesis.engine import Synthesis, fit_and_measure
 
-PARALLEL_FROM_EXAMPLES = 60_000  # below this, starting workers costs more than it saves
-MAX_WORKERS = 4
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -28,93 +27,76 @@ class Job:
     held: list[tuple[str, str]]
     time_limit: float
 
-
-def default_workers(total_examples: int) -> int:
-    configured = os.environ.get("SOLIDIFY_WORKERS")
-    if configured:
-        try:
-            return max(1, int(configured))
-        except ValueError:
-            return 1
-    if total_examples < PARALLEL_FROM_EXAMPLES:
-        return 1
-    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+    def run(self) -> Synthesis:
+        return fit_and_measure(self.train, self.held, time_limit=self.time_limit)
 
 
-def _run(job: Job) -> Synthesis:
-    return fit_and_measure(job.train, job.held, time_limit=job.time_limit)
+class Shared(Generic[K, V]):
+    """`work(item)` for every item, shared by a forked helper and the caller: whoever
+    is free takes the next item. Items go largest first when given in that order."""
 
-
-def run_all(
-    jobs: dict[Hashable, Job],
-    *,
-    workers: int | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> dict[Hashable, Synthesis]:
-    total = sum(len(job.train) + len(job.held) for job in jobs.values())
-    workers = default_workers(total) if workers is None else workers
-    if workers <= 1 or len(jobs) < 2:
-        results = {}
-        for key, job in jobs.items():
-            if progress:
-                progress("/".join(map(str, key)) if isinstance(key, tuple) else str(key))
-            results[key] = _run(job)
-        return results
-    keys = list(jobs)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        # The largest searches first, so that the workers finish together.
-        order = sorted(keys, key=lambda k: -len(jobs[k].train))
-        futures = {key: pool.submit(_run, jobs[key]) for key in order}
-        results = {}
-        for key in order:
-            results[key] = futures[key].result()
-            if progress:
-                progress("/".join(map(str, key)) if isinstance(key, tuple) else str(key))
-    return {key: results[key] for key in keys}
-
-
-T = TypeVar("T")
-
-
-class Background(Generic[T]):
-    """`work()` computed in a forked child process while the caller goes on.
-
-    The child only runs Python and numpy code (no pyarrow), so the pyarrow threads of
-    the parent do not matter to it. Where fork is not available, or the child dies,
-    `result()` computes the work in the caller instead: the answer is the same.
-    """
-
-    def __init__(self, work: Callable[[], T]) -> None:
+    def __init__(
+        self,
+        items: Sequence[K],
+        work: Callable[[K], V],
+        *,
+        helper: bool,
+        progress: Callable[[K], None] | None = None,
+    ) -> None:
+        self._items = list(items)
         self._work = work
+        self._progress = progress
         self._process = None
+        self._next = None
+        if not helper or len(self._items) < 2:
+            return
         if "fork" not in multiprocessing.get_all_start_methods():
             return
         context = multiprocessing.get_context("fork")
+        self._next = context.Value("q", 0)
         self._receiver, sender = context.Pipe(duplex=False)
-        self._process = context.Process(target=_child, args=(work, sender), daemon=True)
+        self._process = context.Process(target=self._help, args=(sender,), daemon=True)
         self._process.start()
         sender.close()
 
-    def result(self) -> T:
+    def _take(self) -> int | None:
+        if self._next is None:
+            return None
+        with self._next.get_lock():
+            at = self._next.value
+            self._next.value = at + 1
+        return at if at < len(self._items) else None
+
+    def _do(self, at: int) -> V:
+        if self._progress:
+            self._progress(self._items[at])
+        return self._work(self._items[at])
+
+    def _help(self, sender) -> None:
+        """In the helper: take items until none is left, then send what was done."""
+        done: dict[int, V] = {}
+        try:
+            while (at := self._take()) is not None:
+                done[at] = self._do(at)
+        except BaseException:  # what failed is done again, and reported, by the caller
+            pass
+        sender.send(done)
+        sender.close()
+
+    def results(self) -> dict[K, V]:
+        done: dict[int, V] = {}
         if self._process is not None:
+            while (at := self._take()) is not None:
+                done[at] = self._do(at)
             try:
-                done, value = self._receiver.recv()
+                done.update(self._receiver.recv())
             except (EOFError, OSError):
-                done, value = False, None
+                pass
             finally:
                 self._receiver.close()
                 self._process.join()
                 self._process = None
-            if done:
-                return value
-        return self._work()
-
-
-def _child(work: Callable[[], object], sender) -> None:
-    try:
-        payload = (True, work())
-    except BaseException:  # the parent computes it again and reports the error itself
-        payload = (False, None)
-    sender.send(payload)
-    sender.close()
+        for at in range(len(self._items)):
+            if at not in done:
+                done[at] = self._do(at)
+        return {self._items[at]: done[at] for at in range(len(self._items))}
