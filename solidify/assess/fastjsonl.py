@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import gc
 import io
+import os
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import IO
 
 import msgspec
@@ -155,16 +158,21 @@ def _scalars(block: bytes) -> pa.Table | None:
         return None
 
 
-_PARSER: ThreadPoolExecutor | None = None
+_PARSER: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _parser() -> ThreadPoolExecutor:
+    """The thread for pyarrow's pass; a forked process (see `read_shared`) needs its own."""
+    global _PARSER
+    if _PARSER is None or _PARSER[0] != os.getpid():
+        _PARSER = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="solidify-scalars"))
+    return _PARSER[1]
 
 
 def fast_block(block: bytes, first_line: int, source: str) -> pa.Table | None:
     """The block as a validated step table, or None to send it to the line-by-line path."""
-    global _PARSER
-    if _PARSER is None:
-        _PARSER = ThreadPoolExecutor(1, thread_name_prefix="solidify-scalars")
     # pyarrow parses without the GIL, so its pass runs beside the msgspec one.
-    parsing = _PARSER.submit(_scalars, block)
+    parsing = _parser().submit(_scalars, block)
     try:
         with no_gc():
             inputs, outputs, extras = _canonicalise(block)
@@ -194,3 +202,81 @@ def fast_block(block: bytes, first_line: int, source: str) -> pa.Table | None:
         }
     )
     return finish_table(table)
+
+
+SHARED_BLOCK_BYTES = 8 * 1024 * 1024
+SHARED_FROM_BYTES = 24 * 1024 * 1024  # below this, forking costs more than it saves
+
+
+@dataclass(frozen=True)
+class SharedBlock:
+    """One block of a file read by `read_shared`: its table (line numbers already
+    counted from the start of the file), or None when the careful path must read it."""
+
+    first_line: int
+    start: int
+    end: int
+    table: pa.Table | None
+
+
+def byte_ranges(path: str, size: int) -> list[tuple[int, int]]:
+    """(start, end) byte offsets of blocks of about `size` bytes, each ending at a newline."""
+    total = os.path.getsize(path)
+    ranges = []
+    start = 0
+    with open(path, "rb") as handle:
+        while start < total:
+            handle.seek(min(start + size, total))
+            end = handle.tell()
+            while end < total:
+                chunk = handle.read(64 * 1024)
+                if not chunk:
+                    end = total
+                    break
+                cut = chunk.find(b"\n")
+                if cut >= 0:
+                    end += cut + 1
+                    break
+                end += len(chunk)
+            ranges.append((start, max(end, start + 1) if end < total else total))
+            start = ranges[-1][1]
+    return ranges
+
+
+def read_shared(path: str, source: str, *, helper: bool) -> list[SharedBlock]:
+    """Every block of a plain JSON Lines file through the fast path, shared with a forked
+    helper process. The helper hands its tables over as Arrow files in a private temporary
+    folder, which the parent maps without copying."""
+    from solidify.assess.synthesis.parallel import Shared
+
+    ranges = byte_ranges(path, SHARED_BLOCK_BYTES)
+    parent = os.getpid()
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="solidify-", dir=shm) as folder:
+
+        def work(at: int) -> tuple[int, pa.Table | str | None]:
+            start, end = ranges[at]
+            with open(path, "rb") as handle:
+                handle.seek(start)
+                block = handle.read(end - start)
+            table = fast_block(block, 1, source)
+            if table is None or os.getpid() == parent:
+                return block.count(b"\n"), table
+            target = os.path.join(folder, f"{at}.arrow")
+            with pa.OSFile(target, "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
+                out.write_table(table)
+            return block.count(b"\n"), target
+
+        done = Shared(list(range(len(ranges))), work, helper=helper).results()
+        out = []
+        line = 1
+        for at, (start, end) in enumerate(ranges):
+            lines, table = done[at]
+            if isinstance(table, str):
+                table = pa.ipc.open_file(pa.memory_map(table)).read_all()
+            if table is not None and line != 1:
+                numbers = pc.add(table.column("line"), pa.scalar(line - 1, pa.int64()))
+                table = table.set_column(table.schema.get_field_index("line"), "line", numbers)
+            out.append(SharedBlock(line, start, end, table))
+            line += lines
+        return out
