@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -133,7 +133,7 @@ def _uses_whole_input(node: Any) -> bool:
     if isinstance(node, tuple):
         return any(_uses_whole_input(v) for v in node)
     if hasattr(node, "__dataclass_fields__"):
-        return any(_uses_whole_input(v) for v in vars(node).values())
+        return any(_uses_whole_input(getattr(node, f.name)) for f in fields(node))
     return False
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any
 
@@ -89,6 +90,19 @@ class Lookup:
 
     key: Node
     table: tuple[tuple[str, Any], ...]
+
+    def __post_init__(self) -> None:
+        # The first row wins for a key, as a scan of the table would have it.
+        index: dict[str, Any] = {}
+        for known, value in self.table:
+            index.setdefault(known, value)
+        object.__setattr__(self, "_index", index)
+
+    def find(self, key: str) -> Any:
+        try:
+            return self._index[key]  # type: ignore[attr-defined]
+        except KeyError:
+            raise Fail("key not in the table") from None
 
 
 @dataclass(frozen=True)
@@ -237,52 +251,64 @@ def canonical(value: Any) -> str:
 
 def run(node: Node, x: Any) -> Any:
     """Evaluate a program on one input. Raises Fail when it does not apply."""
-    if isinstance(node, Const):
-        return node.value
-    if isinstance(node, Get):
-        return get_path(x, node.path)
-    if isinstance(node, Convert):
-        return CONVERSIONS[node.fn](run(node.arg, x))
-    if isinstance(node, Token):
-        tokens = ALNUM.findall(_string(run(node.arg, x)))
-        if not -len(tokens) <= node.index < len(tokens):
-            raise Fail("no such token")
-        return tokens[node.index]
-    if isinstance(node, Concat):
-        return "".join(_string(run(part, x)) for part in node.parts)
-    if isinstance(node, Extract):
-        found = compiled(node.pattern).search(_string(run(node.arg, x)))
-        if found is None:
-            return None
-        return found.group(1) if found.re.groups else found.group(0)
-    if isinstance(node, ExtractAll):
-        return compiled(node.pattern).findall(_string(run(node.arg, x)))
-    if isinstance(node, Pair):
-        return [run(node.first, x), run(node.second, x)]
-    if isinstance(node, Lookup):
-        key = canonical(run(node.key, x))
-        for known, value in node.table:
-            if known == key:
-                return value
-        raise Fail("key not in the table")
-    if isinstance(node, Arith):
-        return arith(node.op, _number(run(node.left, x)), _number(run(node.right, x)))
-    if isinstance(node, Round):
-        value = _number(run(node.arg, x))
-        return round(value, node.digits) if node.digits > 0 else round(value)
-    if isinstance(node, Object):
-        return {name: run(sub, x) for name, sub in node.fields}
-    if isinstance(node, MapList):
-        items = run(node.source, x)
-        if not isinstance(items, list):
-            raise Fail("not a list")
-        return [run(node.item, item) for item in items]
-    if isinstance(node, Rules):
-        for cond, value in node.rules:
-            if holds(cond, x):
-                return value
-        return node.default
-    raise TypeError(f"unknown node {node!r}")
+    try:
+        evaluate = _EVALUATE[type(node)]
+    except KeyError:
+        raise TypeError(f"unknown node {node!r}") from None
+    return evaluate(node, x)
+
+
+def _token(node: Token, x: Any) -> str:
+    tokens = ALNUM.findall(_string(run(node.arg, x)))
+    if not -len(tokens) <= node.index < len(tokens):
+        raise Fail("no such token")
+    return tokens[node.index]
+
+
+def _extract(node: Extract, x: Any) -> str | None:
+    found = compiled(node.pattern).search(_string(run(node.arg, x)))
+    if found is None:
+        return None
+    return found.group(1) if found.re.groups else found.group(0)
+
+
+def _round(node: Round, x: Any) -> float | int:
+    value = _number(run(node.arg, x))
+    return round(value, node.digits) if node.digits > 0 else round(value)
+
+
+def _map_list(node: MapList, x: Any) -> list[Any]:
+    items = run(node.source, x)
+    if not isinstance(items, list):
+        raise Fail("not a list")
+    return [run(node.item, item) for item in items]
+
+
+def _rules(node: Rules, x: Any) -> Any:
+    for cond, value in node.rules:
+        if holds(cond, x):
+            return value
+    return node.default
+
+
+# One function per node type: a dictionary lookup instead of a chain of isinstance
+# checks, in the loop that runs every candidate on every example.
+_EVALUATE: dict[type, Callable[[Any, Any], Any]] = {
+    Const: lambda node, x: node.value,
+    Get: lambda node, x: get_path(x, node.path),
+    Convert: lambda node, x: CONVERSIONS[node.fn](run(node.arg, x)),
+    Token: _token,
+    Concat: lambda node, x: "".join([_string(run(part, x)) for part in node.parts]),
+    Extract: _extract,
+    ExtractAll: lambda node, x: compiled(node.pattern).findall(_string(run(node.arg, x))),
+    Pair: lambda node, x: [run(node.first, x), run(node.second, x)],
+    Lookup: lambda node, x: node.find(canonical(run(node.key, x))),
+    Arith: lambda node, x: arith(node.op, _number(run(node.left, x)), _number(run(node.right, x))),
+    Round: _round,
+    Object: lambda node, x: {name: run(sub, x) for name, sub in node.fields},
+    MapList: _map_list,
+    Rules: _rules,
+}
 
 
 def arith(op: str, a: float, b: float) -> float:
@@ -436,8 +462,8 @@ def _rule_fields(node: Rules) -> str:
 def to_dict(node: Node) -> dict[str, Any]:
     """JSON form of a program: {"node": name, ...fields}."""
     out: dict[str, Any] = {"node": type(node).__name__}
-    for name, value in vars(node).items():
-        out[name] = _plain(value)
+    for field in fields(node):
+        out[field.name] = _plain(getattr(node, field.name))
     return out
 
 

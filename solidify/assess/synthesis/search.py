@@ -91,14 +91,23 @@ class Deadline:
         return time.perf_counter() > self.end
 
 
-def count_correct(node: Node, xs: Sequence[Any], keys: Sequence[str], need: int = 0) -> int:
+def expectations(ys: Sequence[Any], keys: Sequence[str]) -> list[str | tuple[str]]:
+    """What `count_correct` compares with: a text output as it is (most outputs are text,
+    and equal texts need no canonical form), any other output as its key, in a tuple so
+    that it never equals a text."""
+    return [y if type(y) is str else (k,) for y, k in zip(ys, keys, strict=True)]
+
+
+def count_correct(
+    node: Node, xs: Sequence[Any], expected: Sequence[str | tuple[str]], need: int = 0
+) -> int:
     """How many examples the program reproduces; stops early once `need` is out of reach."""
     correct = 0
-    allowed_misses = len(keys) - need
+    allowed_misses = len(expected) - need
     misses = 0
-    for x, k in zip(xs, keys, strict=True):
+    for x, e in zip(xs, expected, strict=True):
         ok, out = apply(node, x)
-        if ok and output_key(out) == k:
+        if ok and (out == e if type(out) is str else type(e) is tuple and output_key(out) == e[0]):
             correct += 1
         else:
             misses += 1
@@ -176,6 +185,7 @@ def _mostly(values: list[Any], test) -> bool:
 def solve(xs: Sequence[Any], ys: Sequence[Any], deadline: Deadline, depth: int = 0) -> Best:
     """The best program for these examples: most reproduced, then smallest."""
     keys = [output_key(y) for y in ys]
+    expected = expectations(ys, keys)
     n = len(keys)
     best = Best()
     if n == 0:
@@ -189,11 +199,13 @@ def solve(xs: Sequence[Any], ys: Sequence[Any], deadline: Deadline, depth: int =
         if correct is None:
             # Screen on the first examples: a candidate that does worse there than the best
             # so far is not worth a full count (the full count still decides).
-            on_screen = count_correct(node, xs[:screen], keys[:screen])
-            if on_screen < best_screen[0]:
+            on_screen = count_correct(node, xs[:screen], expected[:screen])
+            # The sample is in random order, so the screened examples stand for the rest:
+            # a candidate that reproduces none of them is not worth a full count either.
+            if on_screen < best_screen[0] or (on_screen == 0 and screen < n):
                 return False
             best_screen[0] = max(best_screen[0], on_screen)
-            correct = count_correct(node, xs, keys, need=max(best.correct, 0))
+            correct = count_correct(node, xs, expected, need=max(best.correct, 0))
         best.offer(node, correct)
         return best.correct == n
 
