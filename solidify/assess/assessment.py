@@ -80,8 +80,6 @@ def assess(
     if table.empty:
         return Assessment([], [], tuple(steps))
     table = mark_rollups(table)
-    pricer = Pricer(overrides=config.prices)
-    cost = pricer.price(table)
     inputs, outputs = Texts.encode(table["input"]), Texts.encode(table["output"])
     # On a large log a second process starts on the searches while this one measures.
     plan = SearchPlan.of(table, inputs, outputs)
@@ -89,6 +87,8 @@ def assess(
         plan.keys, plan.search, helper=_helper(len(table), workers),
         progress=(lambda key: progress("/".join(key))) if progress else None,
     )  # fmt: skip
+    pricer = Pricer(overrides=config.prices)
+    cost = pricer.price(table)
     measures = step_metrics(table, cost, inputs, outputs)
     failed_cost = (
         cost.where((table["status"] != "ok") & ~table["rollup"], 0.0)

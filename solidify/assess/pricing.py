@@ -25,6 +25,9 @@ from solidify.errors import ConfigError
 PROBE = 1_000
 
 
+TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+
+
 @dataclass(frozen=True)
 class Rates:
     """USD per token for one model at one moment and price tier."""
@@ -69,7 +72,9 @@ class Pricer:
         cost[no_model & ~table["kind"].isin(["llm", "agent"])] = 0.0
         if not has_model.any():
             return cost
-        rows = table.loc[has_model]
+        # Only the columns pricing reads: selecting rows copies every column it keeps.
+        needed = ["model", "provider", "started_at", "extra", *TOKEN_COLUMNS]
+        rows = table[needed][has_model.to_numpy()]
         tokens = {
             name: rows[name].astype("float64").fillna(0.0).to_numpy()
             for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")

@@ -234,6 +234,11 @@ def _where(mask: pa.Array | pa.ChunkedArray) -> list[int]:
 def _timestamps(name: str, col: pa.Array, flag) -> pa.Array:
     if col.null_count == len(col):
         return pa.nulls(len(col), type=STEP_TABLE_SCHEMA.field(name).type)
+    try:
+        # Arrow's own parser takes the usual layouts (with a zone) in C++ ...
+        return pc.cast(col, STEP_TABLE_SCHEMA.field(name).type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass  # ... pandas the rest (no zone, dates alone, nanoseconds, mixed layouts).
     text = col.to_pandas()
     parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
     failed = text.notna() & parsed.isna()
