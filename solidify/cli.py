@@ -171,10 +171,14 @@ def run_assessment(
 ):
     """Read logs and assess them, with progress on stderr when it is a terminal.
     Returns (step table, assessment, config)."""
-    from solidify.assess.assessment import assess as run
     from solidify.assess.config import load_config
+    from solidify.assess.fastjsonl import prefetch
 
     config = load_config(config_path)
+    # A large log starts being read in a second process while pandas and the rest load.
+    prefetch(logs)
+    from solidify.assess.assessment import assess as run
+
     result = load_logs(logs, strict)
     show = sys.stderr.isatty()
 

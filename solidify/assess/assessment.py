@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -18,17 +17,20 @@ from solidify.assess.model import Assessment, StepAssessment, WorkflowAssessment
 from solidify.assess.pricing import Pricer, model_rates, provider_of
 from solidify.assess.recommend import Scale, StepFacts, recommend
 from solidify.assess.schema import as_strings
+from solidify.assess.sharing import Shared, helper_wanted
 from solidify.assess.synthesis.engine import (
     MAX_EXAMPLES,
     TIME_LIMIT,
     Synthesis,
     sample_indices,
 )
-from solidify.assess.synthesis.parallel import Job, Shared
+from solidify.assess.synthesis.job import Job
 
 AI_KINDS = ("llm", "agent")
 LIGHT_EXAMPLES = 300
 LIGHT_SECONDS = 0.5
+MEASURES = ("measures",)
+RELAYS = ("relays",)
 HELPER_FROM_ROWS = 50_000  # below this, forking costs more than it saves
 Progress = Callable[[str], None]
 
@@ -81,30 +83,44 @@ def assess(
         return Assessment([], [], tuple(steps))
     table = mark_rollups(table)
     inputs, outputs = Texts.encode(table["input"]), Texts.encode(table["output"])
-    # On a large log a second process starts on the searches while this one measures.
     plan = SearchPlan.of(table, inputs, outputs)
-    searches = Shared(
-        plan.keys, plan.search, helper=_helper(len(table), workers),
-        progress=(lambda key: progress("/".join(key))) if progress else None,
-    )  # fmt: skip
     pricer = Pricer(overrides=config.prices)
-    cost = pricer.price(table)
-    measures = step_metrics(table, cost, inputs, outputs)
-    failed_cost = (
-        cost.where((table["status"] != "ok") & ~table["rollup"], 0.0)
-        .groupby([table["workflow"], table["step"]], observed=True)
-        .sum()
-    )
+
+    def work(item: tuple[str, ...]) -> object:
+        if item == MEASURES:
+            cost = pricer.price(table)
+            failed_cost = (
+                cost.where((table["status"] != "ok") & ~table["rollup"], 0.0)
+                .groupby([table["workflow"], table["step"]], observed=True)
+                .sum()
+            )
+            measures = step_metrics(table, cost, inputs, outputs)
+            return measures, failed_cost, pricer.unknown_models
+        if item == RELAYS:
+            return tool_relays(table, inputs, outputs)
+        return plan.search(item)  # type: ignore[arg-type]
+
+    def report(item: tuple[str, ...]) -> None:
+        if progress and item not in (MEASURES, RELAYS):
+            progress("/".join(item))
+
+    # Measuring, finding relays and the searches are independent: on a large log a
+    # second process takes its share of them (the largest first).
+    done = Shared(
+        [MEASURES, *plan.keys, RELAYS], work,
+        helper=helper_wanted(len(table), HELPER_FROM_ROWS, workers), progress=report,
+    ).results()  # fmt: skip
+    measures, failed_cost, unknown_models = done.pop(MEASURES)
+    relays = done.pop(RELAYS)
+    syntheses = done
     warnings = [
         f"no price known for model {m!r}: its cost is shown as unknown "
         "(set one under prices: in solidify.yaml)"
-        for m in sorted(pricer.unknown_models)
+        for m in sorted(unknown_models)
     ]
-    relays = tool_relays(table, inputs, outputs)
     # The per-workflow work needs no text columns: leave them out of the copies.
     slim = table.drop(columns=["input", "output", "extra", "error"])
     declared = set(config.declared) | orchestrated(table)
-    syntheses = searches.results()
     out: list[WorkflowAssessment] = []
     for name, at in sorted(slim.groupby(as_strings(slim["workflow"])).indices.items()):
         out.append(
@@ -180,17 +196,6 @@ def orchestrated(table: pd.DataFrame) -> set[str]:
     return set(as_strings(table.loc[marked, "workflow"]))
 
 
-def _helper(rows: int, workers: int | None) -> bool:
-    """Whether a second process shares the searches: on a large log with a second core,
-    unless `workers` (or SOLIDIFY_WORKERS) says 1."""
-    configured = os.environ.get("SOLIDIFY_WORKERS")
-    if workers is None and configured:
-        workers = int(configured) if configured.isdigit() else 1
-    if workers is not None:
-        return workers > 1
-    return rows >= HELPER_FROM_ROWS and (os.cpu_count() or 1) > 1
-
-
 @dataclass(frozen=True)
 class SearchPlan:
     """Which executions each step's search learns from; each job is built by whichever
@@ -204,13 +209,23 @@ class SearchPlan:
 
     @classmethod
     def of(cls, table: pd.DataFrame, inputs: Texts, outputs: Texts) -> SearchPlan:
-        ok = (table["status"] == "ok").to_numpy()
-        workflow, step = as_strings(table["workflow"]), as_strings(table["step"])
-        ai = np.isin(as_strings(table["kind"]), AI_KINDS)
-        on_ai = set(zip(workflow[ai], step[ai], strict=True)) if ai.any() else set()
-        at = np.flatnonzero(ok)
-        groups = pd.DataFrame({"w": workflow[at], "s": step[at]}).groupby(["w", "s"]).indices
-        rows = {key: at[positions] for key, positions in groups.items()}
+        workflow, workflows = pd.factorize(table["workflow"])
+        step, steps = pd.factorize(table["step"])
+        workflows, steps = np.asarray(workflows, dtype=object), np.asarray(steps, dtype=object)
+        key = workflow.astype(np.int64) * len(steps) + step
+        ai = table["kind"].isin(AI_KINDS).to_numpy()
+        on_ai = {(workflows[k // len(steps)], steps[k % len(steps)]) for k in np.unique(key[ai])}
+        at = np.flatnonzero((table["status"] == "ok").to_numpy())
+        order = np.argsort(key[at], kind="stable")
+        at, owners = at[order], key[at][order]
+        cuts = np.flatnonzero(np.diff(owners)) + 1
+        firsts = owners[np.r_[0, cuts]] if len(at) else owners
+        rows = {
+            (str(workflows[k // len(steps)]), str(steps[k % len(steps)])): positions
+            for k, positions in zip(
+                firsts.tolist(), np.split(at, cuts) if len(at) else [], strict=True
+            )
+        }
         keys = sorted(rows, key=lambda k: (-min(len(rows[k]), MAX_EXAMPLES), k))
         return cls(keys, rows, on_ai, inputs, outputs)
 

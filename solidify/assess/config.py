@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from solidify.assess.pricing import Rates
+from solidify.assess.rates import Rates
 from solidify.errors import ConfigError
 
 DEFAULT_NAME = "solidify.yaml"

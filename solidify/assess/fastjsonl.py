@@ -16,7 +16,7 @@ import gc
 import io
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -249,40 +249,83 @@ def byte_ranges(path: str, size: int) -> list[tuple[int, int]]:
     return ranges
 
 
-def read_shared(path: str, source: str, *, helper: bool) -> list[SharedBlock]:
+class SharedRead:
     """Every block of a plain JSON Lines file through the fast path, shared with a forked
     helper process. The helper hands its tables over as Arrow files in a private temporary
     folder, which the parent maps without copying."""
-    from solidify.assess.synthesis.parallel import Shared
 
-    ranges = byte_ranges(path, SHARED_BLOCK_BYTES)
-    parent = os.getpid()
-    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-    with tempfile.TemporaryDirectory(prefix="solidify-", dir=shm) as folder:
+    def __init__(self, path: str, source: str, *, helper: bool) -> None:
+        from solidify.assess.sharing import Shared
 
-        def work(at: int) -> tuple[int, pa.Table | str | None]:
-            start, end = ranges[at]
-            with open(path, "rb") as handle:
-                handle.seek(start)
-                block = handle.read(end - start)
-            table = fast_block(block, 1, source)
-            if table is None or os.getpid() == parent:
-                return block.count(b"\n"), table
-            target = os.path.join(folder, f"{at}.arrow")
-            with pa.OSFile(target, "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
-                out.write_table(table)
-            return block.count(b"\n"), target
+        self.path, self.source = path, source
+        self.ranges = byte_ranges(path, SHARED_BLOCK_BYTES)
+        self._parent = os.getpid()
+        shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+        self._folder = tempfile.TemporaryDirectory(prefix="solidify-", dir=shm)
+        self._shared = Shared(list(range(len(self.ranges))), self._work, helper=helper)
 
-        done = Shared(list(range(len(ranges))), work, helper=helper).results()
+    def _work(self, at: int) -> tuple[int, pa.Table | str | None]:
+        start, end = self.ranges[at]
+        with open(self.path, "rb") as handle:
+            handle.seek(start)
+            block = handle.read(end - start)
+        table = fast_block(block, 1, self.source)
+        if table is None or os.getpid() == self._parent:
+            return block.count(b"\n"), table
+        target = os.path.join(self._folder.name, f"{at}.arrow")
+        with pa.OSFile(target, "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
+            out.write_table(table)
+        return block.count(b"\n"), target
+
+    def blocks(self) -> list[SharedBlock]:
+        done = self._shared.results()
         out = []
         line = 1
-        for at, (start, end) in enumerate(ranges):
-            lines, table = done[at]
-            if isinstance(table, str):
-                table = pa.ipc.open_file(pa.memory_map(table)).read_all()
-            if table is not None and line != 1:
-                numbers = pc.add(table.column("line"), pa.scalar(line - 1, pa.int64()))
-                table = table.set_column(table.schema.get_field_index("line"), "line", numbers)
-            out.append(SharedBlock(line, start, end, table))
-            line += lines
+        with self._folder:
+            for at, (start, end) in enumerate(self.ranges):
+                lines, table = done[at]
+                if isinstance(table, str):
+                    table = pa.ipc.open_file(pa.memory_map(table)).read_all()
+                if table is not None and line != 1:
+                    numbers = pc.add(table.column("line"), pa.scalar(line - 1, pa.int64()))
+                    at_line = table.schema.get_field_index("line")
+                    table = table.set_column(at_line, "line", numbers)
+                out.append(SharedBlock(line, start, end, table))
+                line += lines
         return out
+
+
+_STARTED: dict[str, SharedRead] = {}
+
+
+def shared_wanted(path: str) -> bool:
+    from solidify.assess.sharing import helper_wanted
+
+    return helper_wanted(os.path.getsize(path), SHARED_FROM_BYTES)
+
+
+def prefetch(paths: Iterable[str]) -> None:
+    """Start reading the first large plain JSON Lines log of canonical records in a helper
+    process, while the caller goes on (loading pandas, say). `read_shared` picks it up."""
+    for path in paths:
+        if not (path.lower().endswith(".jsonl") and os.path.isfile(path)):
+            continue
+        if not shared_wanted(path):
+            continue
+        with open(path, "rb") as handle:
+            first = handle.readline(1024 * 1024)
+        try:
+            record = msgspec.json.decode(first)
+        except msgspec.DecodeError:
+            return
+        if isinstance(record, dict) and {"workflow", "run_id", "step"} <= record.keys():
+            _STARTED[path] = SharedRead(path, path, helper=True)
+        return
+
+
+def read_shared(path: str, source: str) -> list[SharedBlock]:
+    """The blocks of a large plain file: from the reading `prefetch` started, or now."""
+    started = _STARTED.pop(path, None)
+    if started is None or started.source != source:
+        started = SharedRead(path, source, helper=True)
+    return started.blocks()

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from solidify.assess import formats
-from solidify.assess.fastjsonl import SHARED_FROM_BYTES, blocks, fast_block, read_shared
+from solidify.assess.fastjsonl import blocks, fast_block, read_shared, shared_wanted
 from solidify.assess.records import BatchBuilder, Problems, Unreadable
 from solidify.assess.schema import RECORD_FIELDS, STEP_TABLE_MARKER, STEP_TABLE_SCHEMA
 from solidify.errors import InputError
@@ -275,24 +275,16 @@ def _read_jsonl(
             progress(len(data))
         return
     path = getattr(handle, "name", None)
-    if isinstance(handle, io.BufferedReader) and isinstance(path, str) and _shared(path):
+    if isinstance(handle, io.BufferedReader) and isinstance(path, str) and shared_wanted(path):
         yield from _shared_blocks(path, display, builder, progress)
         return
     yield from _canonical_blocks(handle, display, builder, progress, first, pieces)
 
 
-def _shared(path: str) -> bool:
-    """Whether a second process shares the reading: a large plain file, two cores."""
-    configured = os.environ.get("SOLIDIFY_WORKERS")
-    if configured:
-        return configured.isdigit() and int(configured) > 1 and os.path.getsize(path) > 0
-    return os.path.getsize(path) >= SHARED_FROM_BYTES and (os.cpu_count() or 1) > 1
-
-
 def _shared_blocks(
     path: str, display: str, builder: BatchBuilder, progress: Progress | None
 ) -> Iterator[pa.Table]:
-    blocks = read_shared(path, display, helper=True)
+    blocks = read_shared(path, display)
     with open(path, "rb") as handle:
         for block in blocks:
             if block.table is not None:

@@ -16,6 +16,7 @@ import pandas as pd
 from solidify.assess.config import Thresholds
 from solidify.assess.metrics import fold_calls
 from solidify.assess.model import Maturity, NextStep, StepAssessment
+from solidify.assess.schema import as_strings
 
 AI_KINDS = ("llm", "agent")
 VALIDATION_NAME = re.compile(r"valid|verif|check|guard|schema|assert", re.IGNORECASE)
@@ -91,13 +92,14 @@ def window_facts(
     *,
     declared: bool,
 ) -> WindowFacts:
-    kind = rows["kind"].astype(str)
-    is_ai = kind.isin(AI_KINDS)
+    kind = as_strings(rows["kind"])
+    step = as_strings(rows["step"])
+    is_ai = np.isin(kind, AI_KINDS)
     run_codes = pd.factorize(rows["run_id"])[0]
     calls = fold_calls(
         np.zeros(len(rows), dtype=np.int64),
         run_codes,
-        pd.factorize(rows["step"])[0],
+        pd.factorize(step)[0],
         rows["attempt"].to_numpy(dtype="int64", na_value=1),
         (rows["status"] == "ok").to_numpy(),
         order=(
@@ -107,11 +109,11 @@ def window_facts(
         ),
     )
     runs = run_codes[calls.first_row]
-    ai_call = is_ai.to_numpy()[calls.first_row]
+    ai_call = is_ai[calls.first_row]
     first_failed = ai_call & ~calls.first_ok
     failed_runs = len(set(runs[~calls.last_ok]))
-    stability = _run_shape_stability(rows)
-    code_steps = rows.loc[kind == "code", "step"].astype(str).unique()
+    stability = _run_shape_stability(run_codes, step)
+    code_steps = set(step[kind == "code"])
     started = rows["started_at"].dropna()
     return (
         WindowFacts(
@@ -119,9 +121,7 @@ def window_facts(
             ai_executions=int(is_ai.sum()),
             code_executions=int((kind == "code").sum()),
             tool_executions=int((kind == "tool").sum()),
-            mechanical_ai_executions=int(
-                (is_ai & rows["step"].astype(str).isin(replace_steps)).sum()
-            ),
+            mechanical_ai_executions=int((is_ai & np.isin(step, list(replace_steps))).sum()),
             ai_calls_first_failed=int(first_failed.sum()),
             ai_calls_retried_after_failure=int((first_failed & (calls.attempts > 1)).sum()),
             runs=int(run_codes.max(initial=-1)) + 1,
@@ -137,13 +137,12 @@ def window_facts(
     )
 
 
-def _run_shape_stability(rows: pd.DataFrame) -> float:
+def _run_shape_stability(runs: np.ndarray, step: np.ndarray) -> float:
     """Share of runs whose set of steps is the most common set. A run's set is summarised
     as the sum of one random 64-bit number per distinct step (vectorised, no Python loop)."""
-    if rows.empty:
+    if len(runs) == 0:
         return 1.0
-    runs = pd.factorize(rows["run_id"])[0]
-    steps, names = pd.factorize(rows["step"].astype(str))
+    steps, names = pd.factorize(step)
     salt = np.random.default_rng(0).integers(1, 2**62, size=len(names), dtype=np.uint64)
     pairs = pd.DataFrame({"run": runs, "step": steps}).drop_duplicates()
     signature = pd.Series(salt[pairs["step"].to_numpy()], index=pairs["run"].to_numpy())

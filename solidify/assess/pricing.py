@@ -20,38 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from solidify.errors import ConfigError
+from solidify.assess.rates import Rates
 
 PROBE = 1_000
 
 
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-
-
-@dataclass(frozen=True)
-class Rates:
-    """USD per token for one model at one moment and price tier."""
-
-    input: float
-    cache_read: float
-    cache_write: float
-    output: float
-
-    @classmethod
-    def per_million(cls, values: dict[str, Any], model: str) -> Rates:
-        try:
-            inp = float(values["input_mtok"])
-            out = float(values["output_mtok"])
-            cr = float(values.get("cache_read_mtok", inp))
-            cw = float(values.get("cache_write_mtok", inp))
-        except (KeyError, TypeError, ValueError):
-            raise ConfigError(
-                f"prices.{model}: give input_mtok and output_mtok as numbers "
-                "(cache_read_mtok and cache_write_mtok are optional)"
-            ) from None
-        if min(inp, out, cr, cw) < 0:
-            raise ConfigError(f"prices.{model}: prices must not be negative")
-        return cls(inp / 1e6, cr / 1e6, cw / 1e6, out / 1e6)
 
 
 @dataclass

@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -239,6 +238,8 @@ def _timestamps(name: str, col: pa.Array, flag) -> pa.Array:
         return pc.cast(col, STEP_TABLE_SCHEMA.field(name).type)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass  # ... pandas the rest (no zone, dates alone, nanoseconds, mixed layouts).
+    import pandas as pd  # only here: reading can start before pandas is loaded
+
     text = col.to_pandas()
     parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
     failed = text.notna() & parsed.isna()
@@ -252,7 +253,7 @@ def _timestamps(name: str, col: pa.Array, flag) -> pa.Array:
     return pa.array(parsed.dt.as_unit("us"), type=STEP_TABLE_SCHEMA.field(name).type)
 
 
-def _indices(mask: pd.Series) -> list[int]:
+def _indices(mask) -> list[int]:
     return [int(i) for i in mask.to_numpy().nonzero()[0]]
 
 

@@ -1,34 +1,32 @@
-"""Run the per-step searches on both cores: a forked helper starts on them at once,
-and the caller joins in when it has finished measuring.
+"""Work shared by the two cores: a forked helper starts on the items at once, and the
+caller joins in when it is free; whoever is free takes the next item.
 
-Each search is independent and deterministic, so the results do not depend on who
-ran which. The helper is forked, so the step table reaches it without being copied
-or pickled; it only runs Python and numpy code (no pyarrow), so the pyarrow threads
-of the parent do not matter to it. Where fork is not available, or the helper dies,
-the caller does the remaining work itself: the answer is the same.
+The helper is forked, so what it works on reaches it without being copied or pickled.
+Where fork is not available, or the helper dies, the caller does the remaining items
+itself: the answer is the same. Kept free of heavy imports, so that reading can start
+before pandas is even loaded.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
 from typing import Generic, TypeVar
-
-from solidify.assess.synthesis.engine import Synthesis, fit_and_measure
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-@dataclass(frozen=True)
-class Job:
-    train: list[tuple[str, str]]
-    held: list[tuple[str, str]]
-    time_limit: float
-
-    def run(self) -> Synthesis:
-        return fit_and_measure(self.train, self.held, time_limit=self.time_limit)
+def helper_wanted(amount: int, threshold: int, workers: int | None = None) -> bool:
+    """Whether a helper process pays: enough work and a second core, unless `workers`
+    (or the SOLIDIFY_WORKERS variable) says 1."""
+    configured = os.environ.get("SOLIDIFY_WORKERS")
+    if workers is None and configured:
+        workers = int(configured) if configured.isdigit() else 1
+    if workers is not None:
+        return workers > 1
+    return amount >= threshold and (os.cpu_count() or 1) > 1
 
 
 class Shared(Generic[K, V]):
