@@ -171,12 +171,14 @@ def run_assessment(
 ):
     """Read logs and assess them, with progress on stderr when it is a terminal.
     Returns (step table, assessment, config)."""
+    from solidify.assess.sharedread import prefetch
+
+    # A large log starts being read in a second process while pyarrow, pandas and the
+    # rest load.
+    prefetch(logs)
     from solidify.assess.config import load_config
-    from solidify.assess.fastjsonl import prefetch
 
     config = load_config(config_path)
-    # A large log starts being read in a second process while pandas and the rest load.
-    prefetch(logs)
     from solidify.assess.assessment import assess as run
 
     result = load_logs(logs, strict)
@@ -246,9 +248,9 @@ def assess(
     downgrade, harden or keep. Each workflow gets its maturity stage and the next
     steps to climb.
     """
+    table, assessment, config = run_assessment(logs, strict, config_path, workflows, steps)
     from solidify.reports import tables, text
 
-    table, assessment, config = run_assessment(logs, strict, config_path, workflows, steps)
     periods = []
     if by:
         from solidify.assess.trends import trends

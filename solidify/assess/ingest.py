@@ -25,9 +25,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from solidify.assess import formats
-from solidify.assess.fastjsonl import blocks, fast_block, read_shared, shared_wanted
+from solidify.assess.fastjsonl import blocks, fast_block
 from solidify.assess.records import BatchBuilder, Problems, Unreadable
 from solidify.assess.schema import RECORD_FIELDS, STEP_TABLE_MARKER, STEP_TABLE_SCHEMA
+from solidify.assess.sharedread import read_shared, shared_wanted
 from solidify.errors import InputError
 
 Progress = Callable[[int], None]
