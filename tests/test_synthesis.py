@@ -376,3 +376,27 @@ def test_templates_with_numbers_written_as_people_write_them() -> None:
     assert s.strategy == "template"
     assert "grouped2(input.total)" in s.description
     assert s.heldout_coverage == 1.0
+
+
+def test_a_table_answers_with_its_first_row_for_a_key_and_shows_only_its_fields() -> None:
+    from solidify.assess.synthesis.program import Const, Get, Lookup
+
+    table = Lookup(Get(("k",)), (('"a"', 1), ('"b"', 2), ('"a"', 3)))
+    assert apply(table, {"k": "a"}) == (True, 1)
+    assert apply(table, {"k": "b"}) == (True, 2)
+    assert apply(table, {"k": "c"}) == (False, None)
+    assert set(to_dict(table)) == {"node", "key", "table"}
+    assert apply(Const("x"), {}) == (True, "x")
+
+
+def test_counting_tells_text_from_numbers_and_booleans() -> None:
+    from solidify.assess.synthesis.program import Const
+    from solidify.assess.synthesis.search import count_correct, expectations, output_key
+
+    ys = ["1", 1, True, 1.0, {"a": 1}]
+    expected = expectations(ys, [output_key(y) for y in ys])
+    xs = [{}] * len(ys)
+    assert count_correct(Const("1"), xs, expected) == 1
+    assert count_correct(Const(1), xs, expected) == 2  # 1 and 1.0 are the same output
+    assert count_correct(Const(True), xs, expected) == 1
+    assert count_correct(Const({"a": 1.0}), xs, expected) == 1
