@@ -3,6 +3,7 @@ the helper does."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from pathlib import Path
@@ -99,7 +100,7 @@ def test_byte_ranges_cover_the_file_and_end_at_newlines(tmp_path: Path) -> None:
     data = path.read_bytes()
     ranges = sharedread.byte_ranges(str(path), 1024)
     assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
-    for (_, end), (start, _) in zip(ranges, ranges[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(ranges):
         assert end == start
         assert data[end - 1 : end] == b"\n"
     assert all(end > start for start, end in ranges)
