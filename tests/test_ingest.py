@@ -98,7 +98,7 @@ def test_cli_reports_skipped_records_on_stderr_only(tmp_path: Path, runner) -> N
     path = write_jsonl(tmp_path / "a.jsonl", [record(), record(attempt="x")])
     result = runner.invoke(cli, ["assess", str(path), "--format", "json"])
     assert result.exit_code == 0
-    assert f"{path}:2: attempt: expected an integer" in result.stderr
+    assert f"{path}:2: attempt: expected an integer (of at most 64 bits)" in result.stderr
     json.loads(result.stdout)  # stdout holds the JSON and nothing else
 
 
@@ -107,7 +107,10 @@ def test_cli_strict_exits_3_with_one_line(tmp_path: Path, runner) -> None:
     result = runner.invoke(cli, ["assess", str(path), "--strict"])
     assert result.exit_code == 3
     assert result.stdout == ""
-    assert result.stderr.strip() == f"Error: {path}:2: attempt: expected an integer, got 'x'"
+    assert (
+        result.stderr.strip()
+        == f"Error: {path}:2: attempt: expected an integer (of at most 64 bits), got 'x'"
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -326,3 +329,13 @@ def test_the_samples_are_what_their_seeded_generator_writes(tmp_path: Path) -> N
                  "release-cleanup/month3.jsonl", "support-triage.jsonl.gz",
                  "invoice-intake.csv"):  # fmt: skip
         assert (tmp_path / name).read_bytes() == (SAMPLES / name).read_bytes(), name
+
+
+def test_an_integer_beyond_64_bits_is_a_bad_record_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    path.write_text(
+        json.dumps(record(input_tokens=2**70)) + "\n" + json.dumps(record(input_tokens=5)) + "\n"
+    )
+    result = read_logs([str(path)])
+    assert result.table["input_tokens"].tolist() == [5]
+    assert [(p.line, p.field) for p in result.problems.first] == [(1, "input_tokens")]

@@ -117,6 +117,12 @@ def _mixed_log(tmp_path: Path) -> Path:
             output=f"out {i % 5}",
             started_at=f"2026-09-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z",
         )
+        if i % 3 == 0:
+            row.update(model="gpt-4o", input_tokens=i, output_tokens=2, duration_ms=i, cost_usd=0)
+        if i % 11 == 0:
+            row.update(status="error", error="overloaded \u00e9", output=None, attempt=2)
+        if i % 13 == 0:
+            row.update(rollup=True, ended_at="2026-09-01T01:00:00+02:00", output={"k": [1, 2.5]})
         if 200 <= i < 260:
             row["tags"] = {"team": "t"}  # unknown field: kept in `extra`
         if i in (333, 555):
@@ -216,3 +222,15 @@ def test_quantiles_match_pandas() -> None:
     np.testing.assert_allclose(p50[:6], expected[0.5].reindex(range(6)).to_numpy())
     np.testing.assert_allclose(p95[:6], expected[0.95].reindex(range(6)).to_numpy())
     assert np.isnan(p50[6])
+
+
+def test_every_fast_path_reads_what_the_careful_path_reads(tmp_path: Path, monkeypatch) -> None:
+    """The typed msgspec pass, the pyarrow-and-msgspec pass (unknown fields) and the
+    line-by-line path must build the same step table from the same records."""
+    monkeypatch.setenv("SOLIDIFY_WORKERS", "1")
+    path = _mixed_log(tmp_path)
+    fast = read_logs([str(path)])
+    monkeypatch.setattr("solidify.assess.ingest.fast_block", lambda *args: None)
+    careful = read_logs([str(path)])
+    pd.testing.assert_frame_equal(fast.table, careful.table)
+    assert [str(p) for p in fast.problems.first] == [str(p) for p in careful.problems.first]

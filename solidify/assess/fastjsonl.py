@@ -1,13 +1,15 @@
-"""The fast path for JSON Lines: pyarrow parses the scalar fields, msgspec `input`/`output`.
+"""The fast path for JSON Lines: msgspec reads the records, pyarrow holds the columns.
 
-pyarrow's JSON reader (C++, multi-threaded) refuses any value of the wrong type,
-which is exactly the contract's check; it cannot hold "any JSON value", so a
-msgspec pass over the same block finds `input` and `output` without parsing the
-rest, and canonicalises them. (orjson, used before, faulted in a fresh memory page
-for almost every value it wrote, which cost more than the parsing itself.) When
-pyarrow refuses a block, or any vectorised check flags a record, the block is read
-again by the line-by-line path, which names the exact line and field. Blocks end
-at a newline, so memory is bounded by the block.
+A block whose records hold only the contract's fields, each of the right type, is
+read by one msgspec pass typed as the contract (`_typed`): no other parser reads it.
+A block with unknown fields (kept as `extra`) is read by pyarrow for the known
+scalars and by msgspec for `input`, `output` and the rest (`_mixed`). Either way
+`input` and `output` stay unparsed until they are canonicalised, all of a block's at
+once. (orjson, used before, faulted in a fresh memory page for almost every value it
+wrote, which cost more than the parsing itself.) When both refuse a block, or any
+vectorised check flags a record, the block is read again by the line-by-line path,
+which names the exact line and field. Blocks end at a newline, so memory is bounded
+by the block.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from operator import attrgetter
-from typing import IO
+from typing import IO, Any
 
 import msgspec
 import numpy as np
@@ -175,9 +177,50 @@ def _parser() -> ThreadPoolExecutor:
     return _PARSER[1]
 
 
-def fast_block(block: bytes, first_line: int, source: str) -> pa.Table | None:
-    """The block as a validated step table, or None to send it to the line-by-line path."""
-    # pyarrow parses without the GIL, so its pass runs beside the msgspec one.
+def _python_type(field: pa.Field) -> Any:
+    if pa.types.is_string(field.type):
+        return str | None
+    if pa.types.is_integer(field.type):
+        return int | None
+    if pa.types.is_floating(field.type):
+        return float | None
+    return bool | None
+
+
+# The whole record, typed as the contract says. One msgspec pass checks the types and
+# reads every field, no other parser reads the block; an unknown field or a wrong type
+# sends the block to `_mixed`.
+_Record = msgspec.defstruct(
+    "_Record",
+    [(field.name, _python_type(field), None) for field in SCALARS]
+    + [("input", msgspec.Raw, _NULL), ("output", msgspec.Raw, _NULL)],
+    forbid_unknown_fields=True,
+    gc=False,
+)
+_RECORDS = msgspec.json.Decoder(_Record)
+_SCALAR_VALUES = attrgetter(*SCALARS.names)
+_SCALAR_STRUCT = pa.struct(list(SCALARS))
+
+
+def _typed(block: bytes) -> tuple[dict[str, pa.Array], pa.Array, pa.Array] | None:
+    """Scalars, inputs and outputs of a block whose records hold only known fields of
+    the right types; None otherwise. The scalars reach pyarrow as one tuple per record,
+    converted in C++."""
+    try:
+        with no_gc():
+            records = _RECORDS.decode_lines(block)
+            scalars = pa.array(list(map(_SCALAR_VALUES, records)), type=_SCALAR_STRUCT)
+            inputs = _canonical_column(list(map(attrgetter("input"), records)))
+            outputs = _canonical_column(list(map(attrgetter("output"), records)))
+    except (msgspec.DecodeError, msgspec.ValidationError, pa.ArrowException, OverflowError):
+        return None
+    return dict(zip(SCALARS.names, scalars.flatten(), strict=True)), inputs, outputs
+
+
+def _mixed(block: bytes) -> tuple[dict[str, pa.Array], pa.Array, pa.Array, pa.Array | None] | None:
+    """Records with unknown fields (kept as `extra`): pyarrow reads the known scalars
+    while msgspec reads `input`, `output` and the unknown fields (pyarrow runs without
+    the GIL, beside it)."""
     parsing = _parser().submit(_scalars, block)
     try:
         with no_gc():
@@ -186,10 +229,19 @@ def fast_block(block: bytes, first_line: int, source: str) -> pa.Table | None:
         parsing.result()
         return None
     scalars = parsing.result()
-    n = len(inputs)
-    if scalars is None or n != scalars.num_rows:
+    if scalars is None or len(inputs) != scalars.num_rows:
         return None
-    columns = {name: scalars.column(name) for name in SCALARS.names}
+    return {name: scalars.column(name) for name in SCALARS.names}, inputs, outputs, extras
+
+
+def fast_block(block: bytes, first_line: int, source: str) -> pa.Table | None:
+    """The block as a validated step table, or None to send it to the line-by-line path."""
+    typed = _typed(block)
+    read = (*typed, None) if typed is not None else _mixed(block)
+    if read is None:
+        return None
+    columns, inputs, outputs, extras = read
+    n = len(inputs)
     flagged: list[int] = []
     check_columns(columns, lambda i, field, message: flagged.append(i))
     if flagged:

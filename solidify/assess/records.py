@@ -66,12 +66,16 @@ class Unreadable:
     field: str | None = None
 
 
+INT64 = 2**63
+
+
 def _is_integer(v: Any) -> bool:
+    """An integer (or an integral float) that fits the step table's 64-bit columns."""
     if isinstance(v, bool):
         return False
     if isinstance(v, int):
-        return True
-    return isinstance(v, float) and math.isfinite(v) and v.is_integer()
+        return -INT64 <= v < INT64
+    return isinstance(v, float) and math.isfinite(v) and v.is_integer() and abs(v) < INT64
 
 
 def _is_number(v: Any) -> bool:
@@ -80,7 +84,7 @@ def _is_number(v: Any) -> bool:
 
 _TYPE_CHECK = {
     "string": (lambda v: isinstance(v, str), "expected a string"),
-    "integer": (_is_integer, "expected an integer"),
+    "integer": (_is_integer, "expected an integer (of at most 64 bits)"),
     "number": (_is_number, "expected a number"),
     "timestamp": (lambda v: isinstance(v, str), "expected an ISO 8601 timestamp string"),
 }
