@@ -82,7 +82,7 @@ def assess(
     if table.empty:
         return Assessment([], [], tuple(steps))
     table = mark_rollups(table)
-    inputs, outputs = Texts.encode(table["input"]), Texts.encode(table["output"])
+    inputs, outputs = Texts.of(table, "input"), Texts.of(table, "output")
     plan = SearchPlan.of(table, inputs, outputs)
     pricer = Pricer(overrides=config.prices)
 

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from solidify.assess import formats
 from solidify.assess.fastjsonl import blocks, fast_block
-from solidify.assess.records import BatchBuilder, Problems, Unreadable
+from solidify.assess.records import BatchBuilder, Problems, Unreadable, with_hashes
 from solidify.assess.schema import RECORD_FIELDS, STEP_TABLE_MARKER, STEP_TABLE_SCHEMA
 from solidify.assess.sharedread import read_shared, shared_wanted
 from solidify.errors import InputError
@@ -122,7 +122,11 @@ def read_logs(
     for name in files:
         tables.extend(read_file(name, problems, strict=strict, progress=progress, stdin=stdin,
                                 input_format=input_format, context=context))  # fmt: skip
-    table = pa.concat_tables(tables) if tables else STEP_TABLE_SCHEMA.empty_table()
+    table = (
+        pa.concat_tables([with_hashes(t) for t in tables])
+        if tables
+        else with_hashes(STEP_TABLE_SCHEMA.empty_table())
+    )
     frame = to_frame(table)
     if context.task_types:
         frame = _apply_task_types(frame, context.task_types)
@@ -615,7 +619,10 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
         types_mapper={
             pa.int64(): pd.Int64Dtype(),
             pa.string(): pd.StringDtype(),
-        }.get
+        }.get,
+        # Threads cost more than they save on these few columns.
+        split_blocks=True,
+        use_threads=False,
     )
     frame["rollup"] = frame["rollup"].fillna(False).astype(bool)
     return frame

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from solidify.assess.schema import as_strings
 
@@ -38,6 +40,27 @@ class Texts:
         values = np.asarray(uniques, dtype=object)
         values[pd.isna(values)] = NULL
         return cls(codes.astype(np.int64), values)
+
+    @classmethod
+    def of(cls, table: pd.DataFrame, column: str) -> Texts:
+        """`input` or `output` as codes: from the hashes reading left beside the table
+        (checked against the texts), else by encoding the texts."""
+        hashes = table.get(f"{column}_hash")
+        if hashes is None or len(table) == 0:
+            return cls.encode(table[column])
+        codes, _ = pd.factorize(hashes.to_numpy(dtype=np.uint64))
+        codes = codes.astype(np.int64)
+        # Codes are numbered in order of first appearance: a row opens a new code where
+        # the running maximum grows.
+        first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
+        texts = pa.array(table[column].array, type=pa.string())
+        firsts = texts.take(pa.array(first))
+        same = pc.equal(pc.fill_null(texts, NULL), pc.fill_null(firsts.take(pa.array(codes)), NULL))
+        if not pc.all(same).as_py():
+            return cls.encode(table[column])  # two texts share a hash: encode them exactly
+        values = np.asarray(firsts.to_numpy(zero_copy_only=False), dtype=object)
+        values[pd.isna(values)] = NULL
+        return cls(codes, values)
 
     def hashes(self) -> np.ndarray:
         """A stable 64-bit hash per row, computed once per distinct value."""

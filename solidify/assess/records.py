@@ -268,6 +268,34 @@ def _describe(v: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+HASH_COLUMNS = ("input_hash", "output_hash")
+_NULL_TEXT = b"null"
+
+
+def text_hashes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Python's hash of each value's UTF-8 bytes ("null" where missing), as uint64.
+
+    Equal texts hash equal, so the codes of inputs and outputs come from these instead
+    of from hashing a million strings again in one process (`metrics.Texts.of`, which
+    checks every text against its code's first one, so a collision cannot merge two
+    values). The hash is seeded per interpreter, and forked helpers share the seed;
+    it is never stored.
+    """
+    values = column.cast(pa.binary()).to_pylist()
+    hashes = np.fromiter(
+        map(hash, (_NULL_TEXT if v is None else v for v in values)), np.int64, len(values)
+    )
+    return hashes.view(np.uint64)
+
+
+def with_hashes(table: pa.Table) -> pa.Table:
+    """The step table with `input_hash` and `output_hash` beside it (in memory only)."""
+    for name, column in zip(HASH_COLUMNS, ("input", "output"), strict=True):
+        if name not in table.column_names:
+            table = table.append_column(name, pa.array(text_hashes(table.column(column))))
+    return table
+
+
 def finish_table(table: pa.Table) -> pa.Table:
     """Fill the contract's defaults: kind from model, status ok, attempt 1, duration."""
     model = table["model"]
