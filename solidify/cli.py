@@ -7,6 +7,7 @@ pandas, matplotlib and anthropic are imported inside the commands, so that
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -540,4 +541,15 @@ def history_command(workflow: str | None, db: str | None, fmt: str) -> None:
 
 
 def main() -> None:
-    cli(prog_name="solidify")
+    try:
+        cli(prog_name="solidify")
+        code = 0
+    except SystemExit as exit:
+        code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+        if exit.code is not None and not isinstance(exit.code, int):
+            print(exit.code, file=sys.stderr)
+    # Everything is written and closed by now: skip tearing down a large step table
+    # object by object, which takes a noticeable part of a second on big logs.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

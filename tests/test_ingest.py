@@ -339,3 +339,23 @@ def test_an_integer_beyond_64_bits_is_a_bad_record_not_a_crash(tmp_path: Path) -
     result = read_logs([str(path)])
     assert result.table["input_tokens"].tolist() == [5]
     assert [(p.line, p.field) for p in result.problems.first] == [(1, "input_tokens")]
+
+
+def test_the_command_line_flushes_everything_and_keeps_exit_codes(tmp_path: Path) -> None:
+    """`main` ends the process without tearing objects down: what it printed must all
+    arrive, and the exit codes must stay the documented ones."""
+    import subprocess
+    import sys
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "solidify", *args]
+        return subprocess.run(command, capture_output=True, text=True, check=False)
+
+    done = run("assess", str(SAMPLES / "invoice-intake.csv"), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["workflows"]
+    gate = run("assess", str(SAMPLES / "invoice-intake.csv"), "--fail-under-stage", "4")
+    assert gate.returncode == 1 and "below 4" in gate.stderr
+    missing = run("assess", str(tmp_path / "missing.jsonl"))
+    assert missing.returncode == 3 and "no such file" in missing.stderr
+    assert run("--version").returncode == 0

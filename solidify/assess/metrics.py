@@ -228,23 +228,23 @@ def _objects(values: list) -> np.ndarray:
 
 
 def _quantiles(key: np.ndarray, values: np.ndarray, keys: int, qs: tuple[float, ...]):
-    """Per-key quantiles with linear interpolation (as pandas), NaN values left out."""
+    """Per-key quantiles with linear interpolation (as pandas), NaN values left out.
+    Each key's values are only partitioned around the positions wanted, not sorted."""
     present = ~np.isnan(values)
     key, values = key[present], values[present]
-    order = np.lexsort((values, key))
-    key, values = key[order], values[order]
+    order = np.argsort(key, kind="stable")
+    values = values[order]
     sizes = np.bincount(key, minlength=keys)
-    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    out = []
-    for q in qs:
-        result = np.full(keys, np.nan)
-        has = sizes > 0
-        position = q * (sizes[has] - 1)
-        low = np.floor(position).astype(np.int64)
-        high = np.ceil(position).astype(np.int64)
-        a, b = values[starts[has] + low], values[starts[has] + high]
-        result[has] = a + (b - a) * (position - low)
-        out.append(result)
+    ends = np.cumsum(sizes)
+    out = [np.full(keys, np.nan) for _ in qs]
+    for k in np.flatnonzero(sizes):
+        group = values[ends[k] - sizes[k] : ends[k]]
+        positions = [q * (len(group) - 1) for q in qs]
+        around = sorted({math.floor(x) for x in positions} | {math.ceil(x) for x in positions})
+        ordered = np.partition(group, around)
+        for result, position in zip(out, positions, strict=True):
+            low, high = ordered[math.floor(position)], ordered[math.ceil(position)]
+            result[k] = low + (high - low) * (position - math.floor(position))
     return out
 
 
@@ -439,34 +439,42 @@ def _repeats(rows: _Rows) -> dict[str, np.ndarray]:
 
 def _repeat_similarity(rows: _Rows) -> dict[str, np.ndarray]:
     """Near-match of text outputs on repeated inputs: mean word overlap (Jaccard) with the
-    most common output, over at most 200 repeated inputs per step (the first logged)."""
+    input's most common output (the earliest logged among equally common ones), over at
+    most 200 repeated inputs per step (the first logged). Computed once per distinct
+    output of an input, weighted by how often it was given."""
     similarity = _missing(rows.keys)
     use = np.flatnonzero(rows.ok & rows.has_input)
-    step_input = rows.key[use].astype(np.int64) * (len(rows.inp) + 1) + rows.inp[use]
-    values, first, sizes = np.unique(step_input, return_index=True, return_counts=True)
-    repeated = sizes >= 2
-    if not repeated.any():
+    width = len(rows.inp) + 1  # more than any input code
+    step_input = rows.key[use].astype(np.int64) * width + rows.inp[use]
+    values, sizes = np.unique(step_input, return_counts=True)
+    repeated = values[sizes >= 2]
+    if len(repeated) == 0:
         return {"repeat_similarity": similarity}
-    values, first = values[repeated], first[repeated]
-    owner = values // (len(rows.inp) + 1)
+    owner = repeated // width
     # The first SIMILARITY_GROUPS repeated inputs of each step, by input code.
-    rank = np.arange(len(values)) - np.searchsorted(owner, owner)
-    chosen = set(values[rank < SIMILARITY_GROUPS].tolist())
-    picked = np.isin(step_input, list(chosen))
-    groups: dict[int, list[str]] = {}
-    for value, code in zip(
-        step_input[picked].tolist(), rows.out[use][picked].tolist(), strict=True
-    ):
-        groups.setdefault(value, []).append(str(rows.outputs.uniques[code]))
-    scores: dict[int, list[float]] = {}
-    for value, texts in groups.items():
-        mode = Counter(texts).most_common(1)[0][0]
-        mode_words = set(mode.lower().split())
-        bucket = scores.setdefault(value // (len(rows.inp) + 1), [])
-        for text in texts:
-            words = set(text.lower().split())
+    rank = np.arange(len(repeated)) - np.searchsorted(owner, owner)
+    chosen = repeated[rank < SIMILARITY_GROUPS]
+    picked = np.isin(step_input, chosen)
+    group, at = np.unique(step_input[picked], return_inverse=True)
+    outputs = rows.out[use][picked]
+    n_out = len(rows.outputs.uniques)
+    pairs, counts = np.unique(at.astype(np.int64) * n_out + outputs, return_counts=True)
+    pair_group, pair_out = pairs // n_out, pairs % n_out
+    total = np.zeros(rows.keys)
+    weight = np.zeros(rows.keys)
+    bounds = np.flatnonzero(np.diff(pair_group)) + 1
+    for members, outs, n in zip(
+        np.split(np.arange(len(pairs)), bounds), np.split(pair_out, bounds),
+        np.split(counts, bounds), strict=True,
+    ):  # fmt: skip
+        mode = outs[int(np.argmax(n))]  # the first of the most common: the earliest logged
+        mode_words = set(str(rows.outputs.uniques[mode]).lower().split())
+        k = int(group[pair_group[members[0]]] // width)
+        for code, times in zip(outs.tolist(), n.tolist(), strict=True):
+            words = set(str(rows.outputs.uniques[code]).lower().split())
             union = words | mode_words
-            bucket.append(len(words & mode_words) / len(union) if union else 1.0)
-    for k, values_k in scores.items():
-        similarity[k] = float(np.mean(values_k))
+            total[k] += times * (len(words & mode_words) / len(union) if union else 1.0)
+            weight[k] += times
+    has = weight > 0
+    similarity[has] = total[has] / weight[has]
     return {"repeat_similarity": similarity}
