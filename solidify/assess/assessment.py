@@ -119,10 +119,16 @@ def assess(
         for m in sorted(unknown_models)
     ]
     # The per-workflow work needs no text columns: leave them out of the copies.
-    slim = table.drop(columns=["input", "output", "extra", "error"])
+    slim = table.drop(columns=["input", "output", "extra", "error", "input_hash", "output_hash"],
+                      errors="ignore")  # fmt: skip
     declared = set(config.declared) | orchestrated(table)
     out: list[WorkflowAssessment] = []
-    for name, at in sorted(slim.groupby(as_strings(slim["workflow"])).indices.items()):
+    codes, names = pd.factorize(slim["workflow"])
+    names = np.asarray(names, dtype=object)
+    order = np.argsort(codes, kind="stable")
+    cuts = np.flatnonzero(np.diff(codes[order])) + 1
+    groups = {str(names[codes[part[0]]]): part for part in np.split(order, cuts) if len(part)}
+    for name, at in sorted(groups.items()):
         out.append(
             _workflow(
                 name,

@@ -16,7 +16,6 @@ import pandas as pd
 from solidify.assess.config import Thresholds
 from solidify.assess.metrics import fold_calls
 from solidify.assess.model import Maturity, NextStep, StepAssessment
-from solidify.assess.schema import as_strings
 
 AI_KINDS = ("llm", "agent")
 VALIDATION_NAME = re.compile(r"valid|verif|check|guard|schema|assert", re.IGNORECASE)
@@ -92,14 +91,15 @@ def window_facts(
     *,
     declared: bool,
 ) -> WindowFacts:
-    kind = as_strings(rows["kind"])
-    step = as_strings(rows["step"])
-    is_ai = np.isin(kind, AI_KINDS)
+    is_ai = rows["kind"].isin(AI_KINDS).to_numpy()
+    is_code = (rows["kind"] == "code").to_numpy()
+    step, step_names = pd.factorize(rows["step"])
+    step_names = np.asarray(step_names, dtype=object)
     run_codes = pd.factorize(rows["run_id"])[0]
     calls = fold_calls(
         np.zeros(len(rows), dtype=np.int64),
         run_codes,
-        pd.factorize(step)[0],
+        step,
         rows["attempt"].to_numpy(dtype="int64", na_value=1),
         (rows["status"] == "ok").to_numpy(),
         order=(
@@ -112,16 +112,18 @@ def window_facts(
     ai_call = is_ai[calls.first_row]
     first_failed = ai_call & ~calls.first_ok
     failed_runs = len(set(runs[~calls.last_ok]))
-    stability = _run_shape_stability(run_codes, step)
-    code_steps = set(step[kind == "code"])
+    stability = _run_shape_stability(run_codes, step, len(step_names))
+    code_steps = set(step_names[np.unique(step[is_code])]) if is_code.any() else set()
     started = rows["started_at"].dropna()
     return (
         WindowFacts(
             executions=len(rows),
             ai_executions=int(is_ai.sum()),
-            code_executions=int((kind == "code").sum()),
-            tool_executions=int((kind == "tool").sum()),
-            mechanical_ai_executions=int((is_ai & np.isin(step, list(replace_steps))).sum()),
+            code_executions=int(is_code.sum()),
+            tool_executions=int((rows["kind"] == "tool").sum()),
+            mechanical_ai_executions=int(
+                (is_ai & rows["step"].isin(list(replace_steps)).to_numpy()).sum()
+            ),
             ai_calls_first_failed=int(first_failed.sum()),
             ai_calls_retried_after_failure=int((first_failed & (calls.attempts > 1)).sum()),
             runs=int(run_codes.max(initial=-1)) + 1,
@@ -137,13 +139,12 @@ def window_facts(
     )
 
 
-def _run_shape_stability(runs: np.ndarray, step: np.ndarray) -> float:
+def _run_shape_stability(runs: np.ndarray, steps: np.ndarray, distinct: int) -> float:
     """Share of runs whose set of steps is the most common set. A run's set is summarised
     as the sum of one random 64-bit number per distinct step (vectorised, no Python loop)."""
     if len(runs) == 0:
         return 1.0
-    steps, names = pd.factorize(step)
-    salt = np.random.default_rng(0).integers(1, 2**62, size=len(names), dtype=np.uint64)
+    salt = np.random.default_rng(0).integers(1, 2**62, size=distinct, dtype=np.uint64)
     pairs = pd.DataFrame({"run": runs, "step": steps}).drop_duplicates()
     signature = pd.Series(salt[pairs["step"].to_numpy()], index=pairs["run"].to_numpy())
     per_run = signature.groupby(level=0).sum()
