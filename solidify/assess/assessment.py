@@ -107,7 +107,7 @@ def assess(
     # Measuring, finding relays and the searches are independent: on a large log a
     # second process takes its share of them (the largest first).
     done = Shared(
-        [MEASURES, *plan.keys, RELAYS], work,
+        [MEASURES, RELAYS, *plan.keys], work,
         helper=helper_wanted(len(table), HELPER_FROM_ROWS, workers), progress=report,
     ).results()  # fmt: skip
     measures, failed_cost, unknown_models = done.pop(MEASURES)
