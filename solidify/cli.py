@@ -550,6 +550,9 @@ def main() -> None:
             print(exit.code, file=sys.stderr)
     # Everything is written and closed by now: skip tearing down a large step table
     # object by object, which takes a noticeable part of a second on big logs.
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, OSError):  # the reader went away (`| head`): fine
+            pass
     os._exit(code)
