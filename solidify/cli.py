@@ -6,6 +6,7 @@ pandas, matplotlib and anthropic are imported inside the commands, so that
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -551,8 +552,6 @@ def main() -> None:
     # Everything is written and closed by now: skip tearing down a large step table
     # object by object, which takes a noticeable part of a second on big logs.
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError):  # the reader went away (`| head`): fine
             stream.flush()
-        except (BrokenPipeError, OSError):  # the reader went away (`| head`): fine
-            pass
     os._exit(code)
