@@ -32,6 +32,7 @@ from solidify.assess.synthesis.program import (
     Convert,
     Extract,
     ExtractAll,
+    Fail,
     Get,
     Lookup,
     MapList,
@@ -329,38 +330,43 @@ def _list_candidates(xs, ys, cols: Columns, deadline: Deadline, depth: int) -> I
 # ------------------------------------------------------------------ strings
 
 
-def _atoms(cols: Columns) -> list[tuple[Node, list[Any]]]:
-    """Values that may appear inside output text: string fields, their words, numbers."""
-    atoms: list[tuple[Node, list[Any]]] = []
+def _atoms(cols: Columns, positions: Sequence[int]) -> list[tuple[Node, dict[int, Any]]]:
+    """Values that may appear inside output text (string fields, their words, numbers),
+    at the given examples only: templates are read off a few pivots."""
+    atoms: list[tuple[Node, dict[int, Any]]] = []
     for path in cols.paths:
         column = cols.column(path)
         if _mostly(column, lambda v: isinstance(v, str)):
-            atoms.append((Get(path), column))
-            for fn in STRING_CONVERSIONS:
-                node = Convert(fn, Get(path))
-                atoms.append(
-                    (
-                        node,
-                        [
-                            apply(node, x)[1] if v is not MISSING else None
-                            for x, v in zip(cols.xs, column, strict=True)
-                        ],
-                    )
-                )
+            atoms.append((Get(path), {at: column[at] for at in positions}))
+            functions: tuple[str, ...] = STRING_CONVERSIONS
         elif _mostly(column, lambda v: _is_num(v) and not isinstance(v, bool)):
-            for fn in NUMBER_TEXT_CONVERSIONS:
-                node = Convert(fn, Get(path))
-                atoms.append((node, [apply(node, x)[1] for x in cols.xs]))
+            functions = NUMBER_TEXT_CONVERSIONS
+        else:
+            continue
+        for fn in functions:
+            node = Convert(fn, Get(path))
+            atoms.append((node, {at: _converted(fn, column[at]) for at in positions}))
     return atoms
+
+
+def _converted(fn: str, value: Any) -> Any:
+    """What Convert(fn, ...) gives for this value; None where it does not apply."""
+    if value is MISSING:
+        return None
+    try:
+        return CONVERSIONS[fn](value)
+    except (Fail, ArithmeticError, ValueError, TypeError):
+        return None
 
 
 def _templates(cols: Columns, ys, keys) -> Iterator[Node]:
     """Literal text around input values, read off a few pivot examples."""
-    atoms = _atoms(cols)
+    n = len(ys)
+    pivots = sorted({0, n // 3, (2 * n) // 3})
+    atoms = _atoms(cols, pivots)
     if not atoms:
         return
-    n = len(ys)
-    for pivot in sorted({0, n // 3, (2 * n) // 3}):
+    for pivot in pivots:
         y = ys[pivot]
         if not isinstance(y, str) or not y:
             continue
