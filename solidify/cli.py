@@ -541,7 +541,27 @@ def history_command(workflow: str | None, db: str | None, fmt: str) -> None:
         )
 
 
+def _keep_freed_memory() -> None:
+    """Ask glibc to keep freed memory for reuse rather than hand it back to the system
+    at once: the phases of a large assessment free and allocate hundreds of MB in turn,
+    and fresh pages cost more than reused ones (most of all on virtual machines). Where
+    the C library is not glibc this does nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+        libc.mallopt(m_mmap_threshold, 32 * 1024 * 1024)  # the most glibc accepts
+        libc.mallopt(m_trim_threshold, 1024 * 1024 * 1024)
+        libc.mallopt(m_top_pad, 64 * 1024 * 1024)
+    except (OSError, AttributeError):
+        pass
+
+
 def main() -> None:
+    _keep_freed_memory()
     try:
         cli(prog_name="solidify")
         code = 0
