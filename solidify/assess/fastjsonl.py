@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from solidify.assess.canonical import canonical_bytes
-from solidify.assess.records import KNOWN_FIELDS, check_columns, finish_table, with_hashes
+from solidify.assess.records import KNOWN_FIELDS, check_columns, finish_table, in_memory
 from solidify.assess.schema import RECORD_FIELDS, STEP_TABLE_SCHEMA
 
 BLOCK_BYTES = 32 * 1024 * 1024
@@ -257,4 +257,4 @@ def fast_block(block: bytes, first_line: int, source: str) -> pa.Table | None:
             "line": _line_numbers(block, first_line, n),
         }
     )
-    return with_hashes(finish_table(table))
+    return in_memory(finish_table(table))

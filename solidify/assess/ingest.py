@@ -21,13 +21,17 @@ from typing import IO, Any
 import orjson
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from solidify.assess import formats
 from solidify.assess.fastjsonl import blocks, fast_block
-from solidify.assess.records import BatchBuilder, Problems, Unreadable, with_hashes
-from solidify.assess.schema import RECORD_FIELDS, STEP_TABLE_MARKER, STEP_TABLE_SCHEMA
+from solidify.assess.records import BatchBuilder, Problems, Unreadable, in_memory
+from solidify.assess.schema import (
+    CATEGORY_COLUMNS,
+    RECORD_FIELDS,
+    STEP_TABLE_MARKER,
+    STEP_TABLE_SCHEMA,
+)
 from solidify.assess.sharedread import read_shared, shared_wanted
 from solidify.errors import InputError
 
@@ -123,9 +127,9 @@ def read_logs(
         tables.extend(read_file(name, problems, strict=strict, progress=progress, stdin=stdin,
                                 input_format=input_format, context=context))  # fmt: skip
     table = (
-        pa.concat_tables([with_hashes(t) for t in tables])
+        pa.concat_tables([in_memory(t) for t in tables])
         if tables
-        else with_hashes(STEP_TABLE_SCHEMA.empty_table())
+        else in_memory(STEP_TABLE_SCHEMA.empty_table())
     )
     frame = to_frame(table)
     if context.task_types:
@@ -606,15 +610,9 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-CATEGORY_COLUMNS = ("workflow", "run_id", "step", "kind", "status", "model", "provider", "source")
-
-
 def to_frame(table: pa.Table) -> pd.DataFrame:
     """The step table as pandas: categories for the grouping keys, nullable integers."""
-    for name in CATEGORY_COLUMNS:
-        # pyarrow encodes in C++; the dictionary arrives in pandas as a Categorical.
-        at = table.schema.get_field_index(name)
-        table = table.set_column(at, name, pc.dictionary_encode(table.column(name)))
+    table = in_memory(table).unify_dictionaries()
     frame = table.to_pandas(
         types_mapper={
             pa.int64(): pd.Int64Dtype(),

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from solidify.assess.canonical import canonical_json
 from solidify.assess.schema import (
+    CATEGORY_COLUMNS,
     KINDS,
     RECORD_FIELDS,
     REQUIRED,
@@ -288,11 +289,17 @@ def text_hashes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return hashes.view(np.uint64)
 
 
-def with_hashes(table: pa.Table) -> pa.Table:
-    """The step table with `input_hash` and `output_hash` beside it (in memory only)."""
+def in_memory(table: pa.Table) -> pa.Table:
+    """The step table as the assessment holds it: `input_hash` and `output_hash` beside
+    it, and the grouping keys dictionary-encoded (block by block, where blocks are read
+    in two processes; pandas turns the unified dictionaries into categories)."""
     for name, column in zip(HASH_COLUMNS, ("input", "output"), strict=True):
         if name not in table.column_names:
             table = table.append_column(name, pa.array(text_hashes(table.column(column))))
+    for name in CATEGORY_COLUMNS:
+        at = table.schema.get_field_index(name)
+        if not pa.types.is_dictionary(table.schema.field(at).type):
+            table = table.set_column(at, name, pc.dictionary_encode(table.column(at)))
     return table
 
 

@@ -81,6 +81,8 @@ STEP_TABLE_SCHEMA = pa.schema(
 )
 
 COLUMNS = tuple(STEP_TABLE_SCHEMA.names)
+# Grouping keys: held as categories (Arrow dictionaries) from reading on.
+CATEGORY_COLUMNS = ("workflow", "run_id", "step", "kind", "status", "model", "provider", "source")
 STEP_TABLE_MARKER = (b"solidify", b"step-table/1")
 
 
