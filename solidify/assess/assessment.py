@@ -157,7 +157,18 @@ def tool_relays(table: pd.DataFrame, inputs: Texts, outputs: Texts) -> dict[tupl
     is_ai = ok & np.isin(kind, AI_KINDS)
     if not is_tool.any() or not is_ai.any():
         return {}
-    chosen = is_tool | is_ai
+    # A relay's (input, output) pairs must be a tool's: steps with too few such pairs
+    # are left out before the exact, per-run matching.
+    width = len(outputs.uniques)
+    pair = inputs.codes * width + outputs.codes
+    could = is_ai & np.isin(pair, pair[is_tool])
+    step_key = _combine(_codes(table["workflow"]), _codes(table["step"]))
+    ai_rows = np.bincount(step_key[is_ai], minlength=step_key.max(initial=0) + 1)
+    candidates = np.bincount(step_key[could], minlength=len(ai_rows))
+    possible = (ai_rows >= RELAY_MIN) & (candidates >= RELAY_SHARE * ai_rows)
+    if not possible.any():
+        return {}
+    chosen = is_tool | (is_ai & possible[step_key])
     # One code per (workflow, run, input, output), shared by tool and AI rows.
     call = _combine(
         _codes(table["workflow"])[chosen], _codes(table["run_id"])[chosen],
