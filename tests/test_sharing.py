@@ -234,3 +234,30 @@ def test_every_fast_path_reads_what_the_careful_path_reads(tmp_path: Path, monke
     careful = read_logs([str(path)])
     pd.testing.assert_frame_equal(fast.table, careful.table)
     assert [str(p) for p in fast.problems.first] == [str(p) for p in careful.problems.first]
+
+
+def test_texts_that_share_a_hash_are_told_apart(tmp_path: Path, monkeypatch) -> None:
+    """Codes come from hashes taken while reading; if two texts ever shared one, the
+    assessment must notice and use the texts themselves."""
+    from solidify.assess import records
+    from solidify.assess.assessment import assess
+
+    monkeypatch.setenv("SOLIDIFY_WORKERS", "1")
+    rows = [
+        record(run_id=f"r{i}", step="pick", input={"n": i % 9}, output=f"v{i % 9}", model="gpt-4o")
+        for i in range(120)
+    ]
+    path = write_jsonl(tmp_path / "log.jsonl", rows)
+    honest = assess(read_logs([str(path)]).table).to_dict()
+    monkeypatch.setattr(
+        records, "text_hashes", lambda column: np.zeros(len(column), dtype=np.uint64)
+    )
+    table = read_logs([str(path)]).table
+    assert table["input_hash"].nunique() == 1  # every text "collides"
+    colliding = assess(table).to_dict()
+    for result in (honest, colliding):
+        for step in result["workflows"][0]["steps"]:
+            step.get("synthesis", {}).pop("seconds", None)
+    assert colliding == honest
+    step = colliding["workflows"][0]["steps"][0]
+    assert step["determinism_parts"]["distinct_outputs"] == 9

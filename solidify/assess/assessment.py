@@ -31,6 +31,7 @@ LIGHT_EXAMPLES = 300
 LIGHT_SECONDS = 0.5
 MEASURES = ("measures",)
 RELAYS = ("relays",)
+EXACT = ("exact",)
 HELPER_FROM_ROWS = 50_000  # below this, forking costs more than it saves
 Progress = Callable[[str], None]
 
@@ -83,6 +84,20 @@ def assess(
         return Assessment([], [], tuple(steps))
     table = mark_rollups(table)
     inputs, outputs = Texts.of(table, "input"), Texts.of(table, "output")
+    return _assess(table, config, inputs, outputs, steps=steps, progress=progress,
+                   workers=workers)  # fmt: skip
+
+
+def _assess(
+    table: pd.DataFrame,
+    config: Config,
+    inputs: Texts,
+    outputs: Texts,
+    *,
+    steps: Sequence[str],
+    progress: Progress | None,
+    workers: int | None,
+) -> Assessment:
     plan = SearchPlan.of(table, inputs, outputs)
     pricer = Pricer(overrides=config.prices)
 
@@ -98,18 +113,26 @@ def assess(
             return measures, failed_cost, pricer.unknown_models
         if item == RELAYS:
             return tool_relays(table, inputs, outputs)
+        if item == EXACT:
+            return inputs.exact() and outputs.exact()
         return plan.search(item)  # type: ignore[arg-type]
 
     def report(item: tuple[str, ...]) -> None:
-        if progress and item not in (MEASURES, RELAYS):
+        if progress and item not in (MEASURES, RELAYS, EXACT):
             progress("/".join(item))
 
     # Measuring, finding relays and the searches are independent: on a large log a
     # second process takes its share of them (the largest first).
     done = Shared(
-        [MEASURES, RELAYS, *plan.keys], work,
+        [MEASURES, RELAYS, EXACT, *plan.keys], work,
         helper=helper_wanted(len(table), HELPER_FROM_ROWS, workers), progress=report,
     ).results()  # fmt: skip
+    if not done.pop(EXACT):
+        # Two texts shared a hash (about one chance in 10**7 for a million distinct
+        # texts): everything is done again on codes from the texts themselves.
+        inputs, outputs = Texts.encode(table["input"]), Texts.encode(table["output"])
+        return _assess(table, config, inputs, outputs, steps=steps, progress=progress,
+                       workers=workers)  # fmt: skip
     measures, failed_cost, unknown_models = done.pop(MEASURES)
     relays = done.pop(RELAYS)
     syntheses = done
@@ -159,7 +182,7 @@ def tool_relays(table: pd.DataFrame, inputs: Texts, outputs: Texts) -> dict[tupl
         return {}
     # A relay's (input, output) pairs must be a tool's: steps with too few such pairs
     # are left out before the exact, per-run matching.
-    width = len(outputs.uniques)
+    width = outputs.size
     pair = inputs.codes * width + outputs.codes
     could = is_ai & np.isin(pair, pair[is_tool])
     step_key = _combine(_codes(table["workflow"]), _codes(table["step"]))

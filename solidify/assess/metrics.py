@@ -9,8 +9,10 @@ exact input (canonical JSON). Inputs and outputs are handled as integer codes
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,12 +29,27 @@ SIMILARITY_GROUPS = 200
 NULL = "null"
 
 
-@dataclass(frozen=True)
 class Texts:
-    """A text column as codes into its distinct values; missing values read as "null"."""
+    """A text column as codes into its distinct values; missing values read as "null".
 
-    codes: np.ndarray
-    uniques: np.ndarray
+    The distinct values are held as an Arrow array when they come from hashes taken
+    while reading, and become Python strings only where asked for (`uniques`, `of`):
+    the searches need all of them, the measures only a few.
+    """
+
+    def __init__(
+        self,
+        codes: np.ndarray,
+        uniques: np.ndarray | None = None,
+        *,
+        arrow: pa.Array | None = None,
+        check: Callable[[], bool] | None = None,
+    ) -> None:
+        self.codes = codes
+        self._uniques = uniques
+        self._arrow = arrow
+        self._check = check
+        self.size = len(uniques) if uniques is not None else len(arrow)
 
     @classmethod
     def encode(cls, series: pd.Series) -> Texts:
@@ -43,8 +60,10 @@ class Texts:
 
     @classmethod
     def of(cls, table: pd.DataFrame, column: str) -> Texts:
-        """`input` or `output` as codes: from the hashes reading left beside the table
-        (checked against the texts), else by encoding the texts."""
+        """`input` or `output` as codes: from the hashes reading left beside the table,
+        else by encoding the texts. Codes from hashes must be confirmed with `exact()`
+        (two texts could share a hash); it is left for later so that it can run beside
+        other work."""
         hashes = table.get(f"{column}_hash")
         if hashes is None or len(table) == 0:
             return cls.encode(table[column])
@@ -55,12 +74,37 @@ class Texts:
         first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
         texts = pa.array(table[column].array, type=pa.string())
         firsts = texts.take(pa.array(first))
-        same = pc.equal(pc.fill_null(texts, NULL), pc.fill_null(firsts.take(pa.array(codes)), NULL))
-        if not pc.all(same).as_py():
-            return cls.encode(table[column])  # two texts share a hash: encode them exactly
-        values = np.asarray(firsts.to_numpy(zero_copy_only=False), dtype=object)
+
+        def check() -> bool:
+            again = firsts.take(pa.array(codes))
+            return bool(
+                pc.all(pc.equal(pc.fill_null(texts, NULL), pc.fill_null(again, NULL))).as_py()
+            )
+
+        return cls(codes, arrow=firsts, check=check)
+
+    def exact(self) -> bool:
+        """Whether every text is its code's text (always, unless two texts share a hash)."""
+        return self._check() if self._check is not None else True
+
+    @functools.cached_property
+    def uniques(self) -> np.ndarray:
+        if self._uniques is not None:
+            return self._uniques
+        values = np.asarray(self._arrow.to_numpy(zero_copy_only=False), dtype=object)
         values[pd.isna(values)] = NULL
-        return cls(codes, values)
+        return values
+
+    def of_codes(self, codes: np.ndarray) -> np.ndarray:
+        """The texts of some codes, without making Python strings of all of them."""
+        if self._uniques is not None or "uniques" in self.__dict__:
+            return self.uniques[codes]
+        values = np.asarray(
+            self._arrow.take(pa.array(codes, type=pa.int64())).to_numpy(zero_copy_only=False),
+            dtype=object,
+        )
+        values[pd.isna(values)] = NULL
+        return values
 
     def hashes(self) -> np.ndarray:
         """A stable 64-bit hash per row, computed once per distinct value."""
@@ -321,7 +365,7 @@ def _outputs(rows: _Rows) -> dict[str, np.ndarray]:
              "empty_outputs", "soft_failures")  # fmt: skip
     out = {name: _missing(rows.keys) for name in names}
     out["usual_shape"] = np.full(rows.keys, None, dtype=object)
-    width = len(rows.outputs.uniques)
+    width = rows.outputs.size
     pairs, counts = np.unique(
         rows.key[rows.ok].astype(np.int64) * width + rows.out[rows.ok], return_counts=True
     )
@@ -341,7 +385,7 @@ def _outputs(rows: _Rows) -> dict[str, np.ndarray]:
         probs = n_codes / n
         entropy = float(-(probs * np.log2(probs)).sum())
         # Shapes of the most frequent distinct outputs, weighted by how often each occurs.
-        texts = rows.outputs.uniques[codes[:SHAPE_SAMPLE]]
+        texts = rows.outputs.of_codes(codes[:SHAPE_SAMPLE])
         weights = n_codes[:SHAPE_SAMPLE].tolist()
         shapes: Counter[str] = Counter()
         for text, weight in zip(texts, weights, strict=True):
@@ -397,7 +441,7 @@ def _repeats(rows: _Rows) -> dict[str, np.ndarray]:
         rows.key[use].astype(np.int64) * (len(rows.inp) + 1) + rows.inp[use]
     )
     owner = (per // (len(rows.inp) + 1)).astype(np.int64)
-    width = len(rows.outputs.uniques)
+    width = rows.outputs.size
     triples, counts = np.unique(step_input.astype(np.int64) * width + rows.out[use],
                                 return_counts=True)  # fmt: skip
     group = triples // width
@@ -457,21 +501,22 @@ def _repeat_similarity(rows: _Rows) -> dict[str, np.ndarray]:
     picked = np.isin(step_input, chosen)
     group, at = np.unique(step_input[picked], return_inverse=True)
     outputs = rows.out[use][picked]
-    n_out = len(rows.outputs.uniques)
+    n_out = rows.outputs.size
     pairs, counts = np.unique(at.astype(np.int64) * n_out + outputs, return_counts=True)
     pair_group, pair_out = pairs // n_out, pairs % n_out
     total = np.zeros(rows.keys)
     weight = np.zeros(rows.keys)
     bounds = np.flatnonzero(np.diff(pair_group)) + 1
-    for members, outs, n in zip(
-        np.split(np.arange(len(pairs)), bounds), np.split(pair_out, bounds),
+    texts_of_pairs = rows.outputs.of_codes(pair_out)  # one fetch for all of them
+    for members, texts, n in zip(
+        np.split(np.arange(len(pairs)), bounds), np.split(texts_of_pairs, bounds),
         np.split(counts, bounds), strict=True,
     ):  # fmt: skip
-        mode = outs[int(np.argmax(n))]  # the first of the most common: the earliest logged
-        mode_words = set(str(rows.outputs.uniques[mode]).lower().split())
+        # The first of the most common is the earliest logged (codes follow the log).
+        mode_words = set(str(texts[int(np.argmax(n))]).lower().split())
         k = int(group[pair_group[members[0]]] // width)
-        for code, times in zip(outs.tolist(), n.tolist(), strict=True):
-            words = set(str(rows.outputs.uniques[code]).lower().split())
+        for text, times in zip(texts, n.tolist(), strict=True):
+            words = set(str(text).lower().split())
             union = words | mode_words
             total[k] += times * (len(words & mode_words) / len(union) if union else 1.0)
             weight[k] += times
