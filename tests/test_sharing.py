@@ -249,9 +249,7 @@ def test_texts_that_share_a_hash_are_told_apart(tmp_path: Path, monkeypatch) -> 
     ]
     path = write_jsonl(tmp_path / "log.jsonl", rows)
     honest = assess(read_logs([str(path)]).table).to_dict()
-    monkeypatch.setattr(
-        records, "text_hashes", lambda column: np.zeros(len(column), dtype=np.uint64)
-    )
+    monkeypatch.setattr(records, "hash_texts", lambda texts: np.zeros(len(texts), dtype=np.uint64))
     table = read_logs([str(path)]).table
     assert table["input_hash"].nunique() == 1  # every text "collides"
     colliding = assess(table).to_dict()

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
+from solidify.assess import records
 from solidify.assess.canonical import canonical_bytes
 from solidify.assess.records import KNOWN_FIELDS, check_columns, finish_table, in_memory
 from solidify.assess.schema import RECORD_FIELDS, STEP_TABLE_SCHEMA
@@ -106,14 +107,17 @@ _ENVELOPES = msgspec.json.Decoder(_Envelope)
 _VALUES = msgspec.json.Decoder()
 
 
-def _canonical_column(raws: list[msgspec.Raw]) -> pa.Array:
-    """Canonical JSON of unparsed values, null where a value is null or missing. One
-    decode of all of them as one JSON array, then the encoder mapped over the values:
-    no Python code runs per value."""
+def _canonical_column(raws: list[msgspec.Raw]) -> tuple[pa.Array, np.ndarray]:
+    """Canonical JSON of unparsed values (null where a value is null or missing), and
+    the hash of each text (`records.text_hashes`). One decode of all of them as one JSON
+    array, then the encoder and the hash mapped over the values: no Python code runs
+    per value."""
     values = _VALUES.decode(b"[" + b",".join(raws) + b"]")
-    texts = pa.array(list(map(canonical_bytes, values)), type=pa.binary())
+    encoded = list(map(canonical_bytes, values))
+    hashes = records.hash_texts(encoded)
+    texts = pa.array(encoded, type=pa.binary())
     missing = pc.equal(texts, pa.scalar(b"null", pa.binary()))
-    return pc.if_else(missing, pa.scalar(None, pa.binary()), texts).cast(pa.string())
+    return pc.if_else(missing, pa.scalar(None, pa.binary()), texts).cast(pa.string()), hashes
 
 
 def _canonicalise(block: bytes) -> tuple[pa.Array, pa.Array, pa.Array | None]:
@@ -123,8 +127,8 @@ def _canonicalise(block: bytes) -> tuple[pa.Array, pa.Array, pa.Array | None]:
         envelopes = _ENVELOPES.decode_lines(block)
     except msgspec.ValidationError:
         return _canonicalise_records(_VALUES.decode_lines(block))
-    inputs = _canonical_column(list(map(attrgetter("input"), envelopes)))
-    outputs = _canonical_column(list(map(attrgetter("output"), envelopes)))
+    inputs, _ = _canonical_column(list(map(attrgetter("input"), envelopes)))
+    outputs, _ = _canonical_column(list(map(attrgetter("output"), envelopes)))
     return inputs, outputs, None
 
 
@@ -202,22 +206,27 @@ _SCALAR_VALUES = attrgetter(*SCALARS.names)
 _SCALAR_STRUCT = pa.struct(list(SCALARS))
 
 
-def _typed(block: bytes) -> tuple[dict[str, pa.Array], pa.Array, pa.Array] | None:
-    """Scalars, inputs and outputs of a block whose records hold only known fields of
-    the right types; None otherwise. The scalars reach pyarrow as one tuple per record,
-    converted in C++."""
+_Read = tuple[dict[str, pa.Array], pa.Array, pa.Array, pa.Array | None, dict[str, np.ndarray]]
+
+
+def _typed(block: bytes) -> _Read | None:
+    """Scalars, inputs, outputs and their hashes of a block whose records hold only
+    known fields of the right types; None otherwise. The scalars reach pyarrow as one
+    tuple per record, converted in C++."""
     try:
         with no_gc():
             records = _RECORDS.decode_lines(block)
             scalars = pa.array(list(map(_SCALAR_VALUES, records)), type=_SCALAR_STRUCT)
-            inputs = _canonical_column(list(map(attrgetter("input"), records)))
-            outputs = _canonical_column(list(map(attrgetter("output"), records)))
+            inputs, input_hashes = _canonical_column(list(map(attrgetter("input"), records)))
+            outputs, output_hashes = _canonical_column(list(map(attrgetter("output"), records)))
     except (msgspec.DecodeError, msgspec.ValidationError, pa.ArrowException, OverflowError):
         return None
-    return dict(zip(SCALARS.names, scalars.flatten(), strict=True)), inputs, outputs
+    columns = dict(zip(SCALARS.names, scalars.flatten(), strict=True))
+    hashes = {"input_hash": input_hashes, "output_hash": output_hashes}
+    return columns, inputs, outputs, None, hashes
 
 
-def _mixed(block: bytes) -> tuple[dict[str, pa.Array], pa.Array, pa.Array, pa.Array | None] | None:
+def _mixed(block: bytes) -> _Read | None:
     """Records with unknown fields (kept as `extra`): pyarrow reads the known scalars
     while msgspec reads `input`, `output` and the unknown fields (pyarrow runs without
     the GIL, beside it)."""
@@ -231,16 +240,15 @@ def _mixed(block: bytes) -> tuple[dict[str, pa.Array], pa.Array, pa.Array, pa.Ar
     scalars = parsing.result()
     if scalars is None or len(inputs) != scalars.num_rows:
         return None
-    return {name: scalars.column(name) for name in SCALARS.names}, inputs, outputs, extras
+    return {name: scalars.column(name) for name in SCALARS.names}, inputs, outputs, extras, {}
 
 
 def fast_block(block: bytes, first_line: int, source: str) -> pa.Table | None:
     """The block as a validated step table, or None to send it to the line-by-line path."""
-    typed = _typed(block)
-    read = (*typed, None) if typed is not None else _mixed(block)
+    read = _typed(block) or _mixed(block)
     if read is None:
         return None
-    columns, inputs, outputs, extras = read
+    columns, inputs, outputs, extras, hashes = read
     n = len(inputs)
     flagged: list[int] = []
     check_columns(columns, lambda i, field, message: flagged.append(i))
@@ -257,4 +265,7 @@ def fast_block(block: bytes, first_line: int, source: str) -> pa.Table | None:
             "line": _line_numbers(block, first_line, n),
         }
     )
-    return in_memory(finish_table(table))
+    table = finish_table(table)
+    for name, values in hashes.items():
+        table = table.append_column(name, pa.array(values))
+    return in_memory(table)

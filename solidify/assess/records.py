@@ -283,10 +283,12 @@ def text_hashes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     it is never stored.
     """
     values = column.cast(pa.binary()).to_pylist()
-    hashes = np.fromiter(
-        map(hash, (_NULL_TEXT if v is None else v for v in values)), np.int64, len(values)
-    )
-    return hashes.view(np.uint64)
+    return hash_texts([_NULL_TEXT if v is None else v for v in values])
+
+
+def hash_texts(encoded: list[bytes]) -> np.ndarray:
+    """The hash of each UTF-8 text, as uint64 (see `text_hashes`)."""
+    return np.fromiter(map(hash, encoded), np.int64, len(encoded)).view(np.uint64)
 
 
 def in_memory(table: pa.Table) -> pa.Table:
