@@ -55,44 +55,52 @@ class Pricer:
         }
         no_tokens = rows["input_tokens"].isna() & rows["output_tokens"].isna()
         day = rows["started_at"].dt.floor("D")
-        keys = pd.DataFrame(
-            {
-                "model": rows["model"].astype(str),
-                "provider": rows["provider"].astype(object).where(rows["provider"].notna(), ""),
-                "day": day,
-                "floor": [
-                    _tier_floor(m, p or None, d, int(t))
+        # Group rows by (model, provider, day, tier, batch) on integer codes: a price
+        # is looked up once per group.
+        model, models = pd.factorize(rows["model"])
+        provider, providers = pd.factorize(rows["provider"])
+        when, days = pd.factorize(day)
+        floor = (
+            np.array(
+                [
+                    _tier_floor(str(m), p if isinstance(p, str) else None, d, int(t))
                     for m, p, d, t in zip(
-                        rows["model"].astype(str),
-                        rows["provider"].astype(object).where(rows["provider"].notna(), None),
-                        _days(day),
-                        tokens["input_tokens"],
-                        strict=True,
+                        rows["model"].astype(object), rows["provider"].astype(object),
+                        _days(day), tokens["input_tokens"], strict=True,
                     )
-                ]
-                if _any_tiers(rows)
-                else 0,
-                # Batch APIs bill about half: genai-prices knows each model's batch prices.
-                "processing": np.where(
-                    rows["extra"].fillna("").str.contains('"processing":"batch"', regex=False),
-                    "batch",
-                    "",
-                ),
-            },
-            index=rows.index,
-        )
-        values = np.full(len(rows), np.nan)
-        for (model, provider, when, floor, processing), positions in keys.groupby(
-            ["model", "provider", "day", "floor", "processing"], dropna=False, sort=False
-        ).indices.items():
-            stamp = None if pd.isna(when) else when.to_pydatetime()
-            rates = (
-                self.overrides.get(model)
-                if model in self.overrides
-                else _genai_rates(model, provider or None, stamp, int(floor), processing or None)
+                ],
+                dtype=np.int64,
             )
+            if _any_tiers(rows)
+            else np.zeros(len(rows), dtype=np.int64)
+        )  # fmt: skip
+        # Batch APIs bill about half: genai-prices knows each model's batch prices.
+        batch = rows["extra"].str.contains('"processing":"batch"', regex=False)
+        batch = batch.fillna(False).to_numpy(dtype=bool)
+        key = model.astype(np.int64)
+        for codes, size in ((provider, len(providers) + 1), (when, len(days) + 1)):
+            key = key * size + (codes + 1)  # -1 (missing) becomes 0
+        floors, floor = np.unique(floor, return_inverse=True)
+        key = (key * len(floors) + floor) * 2 + batch
+        groups, group = np.unique(key, return_inverse=True)
+        first = np.zeros(len(groups), dtype=np.int64)
+        first[group[::-1]] = np.arange(len(group))[::-1]  # the first row of each group
+        values = np.full(len(rows), np.nan)
+        order = np.argsort(group, kind="stable")
+        bounds = np.searchsorted(group[order], np.arange(len(groups) + 1))
+        for g, at in enumerate(first.tolist()):
+            positions = order[bounds[g] : bounds[g + 1]]
+            name = str(models[model[at]])
+            vendor = str(providers[provider[at]]) if provider[at] >= 0 else None
+            stamp = days[when[at]].to_pydatetime() if when[at] >= 0 else None
+            rates = (
+                self.overrides.get(name)
+                if name in self.overrides
+                else _genai_rates(name, vendor, stamp, int(floors[floor[at]]),
+                                  "batch" if batch[at] else None)
+            )  # fmt: skip
             if rates is None:
-                self.unknown_models.add(model)
+                self.unknown_models.add(name)
                 continue
             inp = tokens["input_tokens"][positions]
             cr = tokens["cache_read_tokens"][positions]
