@@ -178,10 +178,10 @@ class _Rows:
         )
         line = table["line"].to_numpy(dtype="int64", na_value=0)
         order = np.lexsort((line, _codes(table["source"]), started))
-        workflow, workflow_names = pd.factorize(as_strings(table["workflow"])[order])
-        step, step_names = pd.factorize(as_strings(table["step"])[order])
+        workflow, workflow_names = _in_order(table["workflow"], order)
+        step, step_names = _in_order(table["step"], order)
         key, pairs = pd.factorize(workflow.astype(np.int64) * len(step_names) + step)
-        status = as_strings(table["status"])[order]
+        status = table["status"]
         return cls(
             n=len(order),
             key=key,
@@ -195,8 +195,8 @@ class _Rows:
             provider=as_strings(table["provider"])[order],
             attempt=table["attempt"].to_numpy(dtype="int64", na_value=1)[order],
             duration_ms=table["duration_ms"].to_numpy(dtype=float)[order],
-            ok=status == "ok",
-            timeout=status == "timeout",
+            ok=(status == "ok").to_numpy(dtype=bool)[order],
+            timeout=(status == "timeout").to_numpy(dtype=bool)[order],
             rollup=table["rollup"].to_numpy(dtype=bool)[order],
             cost=cost.to_numpy(dtype=float)[order],
             tokens={
@@ -230,6 +230,13 @@ class _Rows:
         found = latest >= 0
         out[found] = values[latest[found]]
         return out
+
+
+def _in_order(column: pd.Series, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of a column's values numbered in the given order of rows, and the values."""
+    codes, values = pd.factorize(column)  # the category codes, for categories
+    again, firsts = pd.factorize(codes[order])
+    return again, np.asarray(values, dtype=object)[firsts]
 
 
 TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
