@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pyarrow as pa
 
-SHARED_BLOCK_BYTES = 8 * 1024 * 1024
+SHARED_BLOCK_BYTES = 2 * 1024 * 1024  # small: the two processes finish together
 SHARED_FROM_BYTES = 24 * 1024 * 1024  # below this, forking costs more than it saves
 
 
