@@ -259,3 +259,16 @@ def test_texts_that_share_a_hash_are_told_apart(tmp_path: Path, monkeypatch) -> 
     assert colliding == honest
     step = colliding["workflows"][0]["steps"][0]
     assert step["determinism_parts"]["distinct_outputs"] == 9
+
+
+def test_without_a_writable_temporary_folder_one_process_reads(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(sharedread, "SHARED_BLOCK_BYTES", 4096)
+    path = _mixed_log(tmp_path)
+    alone, _ = _read(path, monkeypatch, "1")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(sharedread.tempfile, "TemporaryDirectory", refuse)
+    shared, _ = _read(path, monkeypatch, "2")
+    pd.testing.assert_frame_equal(alone, shared)

@@ -10,6 +10,7 @@ module imports neither at the top for that reason.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -71,7 +72,12 @@ class SharedRead:
         self.ranges = byte_ranges(path, SHARED_BLOCK_BYTES)
         self._parent = os.getpid()
         shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-        self._folder = tempfile.TemporaryDirectory(prefix="solidify-", dir=shm)
+        self._folder: tempfile.TemporaryDirectory | None = None
+        if helper:
+            try:
+                self._folder = tempfile.TemporaryDirectory(prefix="solidify-", dir=shm)
+            except OSError:  # nowhere to hand tables over: this process reads alone
+                helper = False
         self._shared = Shared(list(range(len(self.ranges))), self._work, helper=helper)
 
     def _work(self, at: int) -> tuple[int, pa.Table | str | None]:
@@ -98,7 +104,7 @@ class SharedRead:
         done = self._shared.results()
         out = []
         line = 1
-        with self._folder:
+        with self._folder or contextlib.nullcontext():
             for at, (start, end) in enumerate(self.ranges):
                 lines, table = done[at]
                 if isinstance(table, str):
