@@ -2,17 +2,22 @@
 caller joins in when it is free; whoever is free takes the next item.
 
 The helper is forked, so what it works on reaches it without being copied or pickled.
-Where fork is not available, or the helper dies, the caller does the remaining items
-itself: the answer is the same. Kept free of heavy imports, so that reading can start
-before pandas is even loaded.
+Where fork is not safe (anywhere but Linux), or the helper dies, the caller does the
+remaining items itself: the answer is the same. Kept free of heavy imports, so that
+reading can start before pandas is even loaded.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
+
+# Fork is Linux's default way to start processes. macOS offers it but makes spawn the
+# default, since system libraries there are not fork-safe; Windows has no fork.
+FORK_IS_SAFE = sys.platform.startswith("linux")
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -48,7 +53,7 @@ class Shared(Generic[K, V]):
         self._next = None
         if not helper or len(self._items) < 2:
             return
-        if "fork" not in multiprocessing.get_all_start_methods():
+        if not FORK_IS_SAFE:
             return
         context = multiprocessing.get_context("fork")
         self._next = context.Value("q", 0)
