@@ -3,9 +3,9 @@
 A block whose records hold only the contract's fields, each of the right type, is
 read by one msgspec pass typed as the contract (`_typed`): no other parser reads it.
 A block with unknown fields (kept as `extra`) is read by pyarrow for the known
-scalars and by msgspec for `input`, `output` and the rest (`_mixed`). Either way
-`input` and `output` stay unparsed until they are canonicalised, all of a block's at
-once. (orjson, used before, faulted in a fresh memory page for almost every value it
+scalars and by msgspec for `input`, `output` and the rest (`_mixed`). In the typed
+pass `input` and `output` stay unparsed until they are canonicalised, all of a
+block's at once. (orjson, used before, faulted in a fresh memory page for almost every value it
 wrote, which cost more than the parsing itself.) When both refuse a block, or any
 vectorised check flags a record, the block is read again by the line-by-line path,
 which names the exact line and field. Blocks end at a newline, so memory is bounded
@@ -90,20 +90,8 @@ class _NotARecord(Exception):
     pass
 
 
-# Every known field, left unparsed: decoding a block into these only finds where
-# `input` and `output` are. An unknown field makes the decoder refuse the block,
-# which then takes the loop that collects unknown fields.
+# A value that is missing reads as JSON null.
 _NULL = msgspec.Raw(b"null")
-_Envelope = msgspec.defstruct(
-    "_Envelope",
-    [
-        (name, msgspec.Raw, _NULL if name in ("input", "output") else msgspec.Raw())
-        for name in sorted(KNOWN_FIELDS)
-    ],
-    forbid_unknown_fields=True,
-    gc=False,
-)
-_ENVELOPES = msgspec.json.Decoder(_Envelope)
 _VALUES = msgspec.json.Decoder()
 
 
@@ -120,22 +108,12 @@ def _canonical_column(raws: list[msgspec.Raw]) -> tuple[pa.Array, np.ndarray]:
     return pc.if_else(missing, pa.scalar(None, pa.binary()), texts).cast(pa.string()), hashes
 
 
-def _canonicalise(block: bytes) -> tuple[pa.Array, pa.Array, pa.Array | None]:
-    """Canonical `input`, `output` and unknown fields (None when there are none) of each
-    record, as string arrays."""
-    try:
-        envelopes = _ENVELOPES.decode_lines(block)
-    except msgspec.ValidationError:
-        return _canonicalise_records(_VALUES.decode_lines(block))
-    inputs, _ = _canonical_column(list(map(attrgetter("input"), envelopes)))
-    outputs, _ = _canonical_column(list(map(attrgetter("output"), envelopes)))
-    return inputs, outputs, None
-
-
-def _canonicalise_records(records: list) -> tuple[pa.Array, pa.Array, pa.Array]:
+def _canonicalise(block: bytes) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Canonical `input`, `output` and unknown fields of each record of a block that has
+    unknown fields, as string arrays."""
     inputs, outputs, extras = [], [], []
     known = KNOWN_FIELDS
-    for record in records:
+    for record in _VALUES.decode_lines(block):
         if type(record) is not dict:
             raise _NotARecord
         value = record.get("input")
@@ -215,10 +193,10 @@ def _typed(block: bytes) -> _Read | None:
     tuple per record, converted in C++."""
     try:
         with no_gc():
-            records = _RECORDS.decode_lines(block)
-            scalars = pa.array(list(map(_SCALAR_VALUES, records)), type=_SCALAR_STRUCT)
-            inputs, input_hashes = _canonical_column(list(map(attrgetter("input"), records)))
-            outputs, output_hashes = _canonical_column(list(map(attrgetter("output"), records)))
+            decoded = _RECORDS.decode_lines(block)
+            scalars = pa.array(list(map(_SCALAR_VALUES, decoded)), type=_SCALAR_STRUCT)
+            inputs, input_hashes = _canonical_column(list(map(attrgetter("input"), decoded)))
+            outputs, output_hashes = _canonical_column(list(map(attrgetter("output"), decoded)))
     except (msgspec.DecodeError, msgspec.ValidationError, pa.ArrowException, OverflowError):
         return None
     columns = dict(zip(SCALARS.names, scalars.flatten(), strict=True))
@@ -234,7 +212,7 @@ def _mixed(block: bytes) -> _Read | None:
     try:
         with no_gc():
             inputs, outputs, extras = _canonicalise(block)
-    except (msgspec.DecodeError, msgspec.ValidationError, _NotARecord):
+    except (msgspec.DecodeError, _NotARecord):
         parsing.result()
         return None
     scalars = parsing.result()
