@@ -301,11 +301,7 @@ def _shared_blocks(
             else:
                 handle.seek(block.start)
                 data = handle.read(block.end - block.start)
-                if block.first_line == 1 and not _starts_with_record(data):
-                    # Not records at all: the careful path sees the whole file to say what.
-                    data += handle.read()
-                records = _jsonl_records(io.BytesIO(data), display, None, start=block.first_line)
-                yield from builder.batches(records)
+                yield from _careful_block(data, block.first_line, handle, display, builder)
             if progress:
                 progress(block.end - block.start)
 
@@ -357,15 +353,22 @@ def _canonical_blocks(
     for first_line, block in itertools.chain([first], rest):
         table = fast_block(block, first_line, display)
         if table is None:
-            if first_line == 1 and not _starts_with_record(block):
-                # Not records at all: let the careful path see the whole file to say what it is.
-                block += handle.read()
-            records = _jsonl_records(io.BytesIO(block), display, None, start=first_line)
-            yield from builder.batches(records)
+            yield from _careful_block(block, first_line, handle, display, builder)
         else:
             yield table
         if progress:
             progress(len(block))
+
+
+def _careful_block(
+    block: bytes, first_line: int, rest: IO[bytes], display: str, builder: BatchBuilder
+) -> Iterator[pa.Table]:
+    """A block the fast path refused, read record by record, so that each bad record is
+    named by its line and field."""
+    if first_line == 1 and not _starts_with_record(block):
+        # Not records at all: let the careful path see the whole file to say what it is.
+        block += rest.read()
+    yield from builder.batches(_jsonl_records(io.BytesIO(block), display, None, start=first_line))
 
 
 def _starts_with_record(block: bytes) -> bool:
