@@ -12,7 +12,7 @@ import pandas as pd
 
 from solidify.assess.config import Config
 from solidify.assess.maturity import reproducible_steps, stage, window, window_facts
-from solidify.assess.metrics import Texts, step_metrics
+from solidify.assess.metrics import Texts, codes_of, positions_by_code, step_metrics
 from solidify.assess.model import Assessment, StepAssessment, WorkflowAssessment
 from solidify.assess.pricing import Pricer, model_rates, provider_of
 from solidify.assess.recommend import Scale, StepFacts, recommend
@@ -148,9 +148,7 @@ def _assess(
     out: list[WorkflowAssessment] = []
     codes, names = pd.factorize(slim["workflow"])
     names = np.asarray(names, dtype=object)
-    order = np.argsort(codes, kind="stable")
-    cuts = np.flatnonzero(np.diff(codes[order])) + 1
-    groups = {str(names[codes[part[0]]]): part for part in np.split(order, cuts) if len(part)}
+    groups = {str(names[code]): at for code, at in positions_by_code(codes).items()}
     for name, at in sorted(groups.items()):
         out.append(
             _workflow(
@@ -185,7 +183,7 @@ def tool_relays(table: pd.DataFrame, inputs: Texts, outputs: Texts) -> dict[tupl
     width = outputs.size
     pair = inputs.codes * width + outputs.codes
     could = is_ai & np.isin(pair, pair[is_tool])
-    step_key = _combine(_codes(table["workflow"]), _codes(table["step"]))
+    step_key = _combine(codes_of(table["workflow"]), codes_of(table["step"]))
     ai_rows = np.bincount(step_key[is_ai], minlength=step_key.max(initial=0) + 1)
     candidates = np.bincount(step_key[could], minlength=len(ai_rows))
     possible = (ai_rows >= RELAY_MIN) & (candidates >= RELAY_SHARE * ai_rows)
@@ -194,7 +192,7 @@ def tool_relays(table: pd.DataFrame, inputs: Texts, outputs: Texts) -> dict[tupl
     chosen = is_tool | (is_ai & possible[step_key])
     # One code per (workflow, run, input, output), shared by tool and AI rows.
     call = _combine(
-        _codes(table["workflow"])[chosen], _codes(table["run_id"])[chosen],
+        codes_of(table["workflow"])[chosen], codes_of(table["run_id"])[chosen],
         inputs.codes[chosen], outputs.codes[chosen],
     )  # fmt: skip
     step = as_strings(table["step"])[chosen]
@@ -214,10 +212,6 @@ def tool_relays(table: pd.DataFrame, inputs: Texts, outputs: Texts) -> dict[tupl
         if len(rows) >= RELAY_MIN and len(matched) >= RELAY_SHARE * len(rows):
             out[key] = ", ".join(pd.Series(matched).value_counts().index.astype(str))
     return out
-
-
-def _codes(column: pd.Series) -> np.ndarray:
-    return pd.factorize(column, use_na_sentinel=False)[0].astype(np.int64)
 
 
 def _combine(*codes: np.ndarray) -> np.ndarray:
@@ -256,15 +250,9 @@ class SearchPlan:
         ai = table["kind"].isin(AI_KINDS).to_numpy()
         on_ai = {(workflows[k // len(steps)], steps[k % len(steps)]) for k in np.unique(key[ai])}
         at = np.flatnonzero((table["status"] == "ok").to_numpy())
-        order = np.argsort(key[at], kind="stable")
-        at, owners = at[order], key[at][order]
-        cuts = np.flatnonzero(np.diff(owners)) + 1
-        firsts = owners[np.r_[0, cuts]] if len(at) else owners
         rows = {
-            (str(workflows[k // len(steps)]), str(steps[k % len(steps)])): positions
-            for k, positions in zip(
-                firsts.tolist(), np.split(at, cuts) if len(at) else [], strict=True
-            )
+            (str(workflows[k // len(steps)]), str(steps[k % len(steps)])): at[positions]
+            for k, positions in positions_by_code(key[at]).items()
         }
         keys = sorted(rows, key=lambda k: (-min(len(rows[k]), MAX_EXAMPLES), k))
         return cls(keys, rows, on_ai, inputs, outputs)

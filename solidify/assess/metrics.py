@@ -119,8 +119,19 @@ class Texts:
         return self.uniques[self.codes[positions]]
 
 
-def _codes(series: pd.Series) -> np.ndarray:
-    return pd.factorize(series, use_na_sentinel=False)[0]
+def codes_of(column: pd.Series) -> np.ndarray:
+    """One integer per distinct value of a column (missing values get one too)."""
+    return pd.factorize(column, use_na_sentinel=False)[0].astype(np.int64)
+
+
+def positions_by_code(codes: np.ndarray) -> dict[int, np.ndarray]:
+    """The rows of each code, in row order: one stable sort instead of a mask per code."""
+    if len(codes) == 0:
+        return {}
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    cuts = np.flatnonzero(np.diff(ordered)) + 1
+    return dict(zip(ordered[np.r_[0, cuts]].tolist(), np.split(order, cuts), strict=True))
 
 
 def step_metrics(
@@ -177,7 +188,7 @@ class _Rows:
             table["started_at"].dt.tz_convert(None).to_numpy(dtype="datetime64[us]").astype("int64")
         )
         line = table["line"].to_numpy(dtype="int64", na_value=0)
-        order = np.lexsort((line, _codes(table["source"]), started))
+        order = np.lexsort((line, codes_of(table["source"]), started))
         workflow, workflow_names = _in_order(table["workflow"], order)
         step, step_names = _in_order(table["step"], order)
         key, pairs = pd.factorize(workflow.astype(np.int64) * len(step_names) + step)
@@ -189,7 +200,7 @@ class _Rows:
             steps=np.asarray(step_names, dtype=object)[pairs % len(step_names)],
             workflow=workflow,
             step=step,
-            run=_codes(table["run_id"])[order],
+            run=codes_of(table["run_id"])[order],
             kind=as_strings(table["kind"])[order],
             model=as_strings(table["model"])[order],
             provider=as_strings(table["provider"])[order],

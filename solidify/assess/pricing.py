@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from solidify.assess.metrics import positions_by_code
 from solidify.assess.rates import Rates
 
 PROBE = 1_000
@@ -82,14 +83,9 @@ class Pricer:
             key = key * size + (codes + 1)  # -1 (missing) becomes 0
         floors, floor = np.unique(floor, return_inverse=True)
         key = (key * len(floors) + floor) * 2 + batch
-        groups, group = np.unique(key, return_inverse=True)
-        first = np.zeros(len(groups), dtype=np.int64)
-        first[group[::-1]] = np.arange(len(group))[::-1]  # the first row of each group
         values = np.full(len(rows), np.nan)
-        order = np.argsort(group, kind="stable")
-        bounds = np.searchsorted(group[order], np.arange(len(groups) + 1))
-        for g, at in enumerate(first.tolist()):
-            positions = order[bounds[g] : bounds[g + 1]]
+        for positions in positions_by_code(key).values():
+            at = int(positions[0])  # the group's first row stands for it
             name = str(models[model[at]])
             vendor = str(providers[provider[at]]) if provider[at] >= 0 else None
             stamp = days[when[at]].to_pydatetime() if when[at] >= 0 else None
