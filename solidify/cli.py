@@ -87,6 +87,9 @@ def load_logs(logs: tuple[str, ...], strict: bool) -> Ingested:
             input_format=click.get_current_context().meta.get("solidify.input_format"),
         )
     report_problems(result)
+    if result.problems.count and result.table.empty:
+        first = result.problems.first[0] if result.problems.first else "?"
+        raise InputError(f"every record was rejected ({result.problems.count}); first: {first}")
     return result
 
 
@@ -260,11 +263,11 @@ def assess(
         periods = trends(table, assessment, config, by=by)
     if fmt == "json":
         if by:
-            import orjson
+            from solidify.reports.jsonout import dumps
 
             data = assessment.to_dict()
             data["trends"] = {"by": by, "periods": [p.to_dict() for p in periods]}
-            click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+            click.echo(dumps(data), nl=False)
         else:
             click.echo(tables.to_json(assessment), nl=False)
     elif fmt == "csv":
@@ -408,9 +411,9 @@ def verify(
     result = load_logs(logs, strict)
     report = run_verify(package, result.table, timeout=timeout)
     if fmt == "json":
-        import orjson
+        from solidify.reports.jsonout import dumps
 
-        click.echo(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
+        click.echo(dumps(report.to_dict()), nl=False)
     else:
         for check in report.checks:
             state = "stub" if check.stub else f"{check.agreement:7.1%}"
@@ -522,9 +525,9 @@ def history_command(workflow: str | None, db: str | None, fmt: str) -> None:
     else:
         entries = history.load(db, workflow=workflow)
     if fmt == "json":
-        import orjson
+        from solidify.reports.jsonout import dumps
 
-        click.echo(orjson.dumps(entries, option=orjson.OPT_INDENT_2).decode())
+        click.echo(dumps(entries), nl=False)
         return
     if not entries:
         click.echo("no recorded assessment" + (f" of {workflow}" if workflow else ""))

@@ -16,6 +16,7 @@ from solidify.assess.metrics import Texts, codes_of, positions_by_code, step_met
 from solidify.assess.model import Assessment, StepAssessment, WorkflowAssessment
 from solidify.assess.pricing import Pricer, model_rates, provider_of
 from solidify.assess.recommend import Scale, StepFacts, recommend
+from solidify.assess.rollups import annotate, mark_rollups
 from solidify.assess.schema import as_strings
 from solidify.assess.sharing import Shared, helper_wanted
 from solidify.assess.synthesis.engine import (
@@ -34,34 +35,6 @@ RELAYS = ("relays",)
 EXACT = ("exact",)
 HELPER_FROM_ROWS = 50_000  # below this, forking costs more than it saves
 Progress = Callable[[str], None]
-
-
-def mark_rollups(table: pd.DataFrame) -> pd.DataFrame:
-    """Flag parent spans whose tokens are exactly their children's sums: the usage is
-    counted once, on the children."""
-    if table["step_id"].isna().all() or table["parent_id"].isna().all():
-        return table
-    children = (
-        table[table["parent_id"].notna()]
-        .groupby(["workflow", "run_id", "parent_id"], observed=True)[
-            ["input_tokens", "output_tokens"]
-        ]
-        .sum()
-    )
-    children.index = children.index.set_names(["workflow", "run_id", "step_id"])
-    children.columns = ["input_tokens_children", "output_tokens_children"]
-    joined = table[["workflow", "run_id", "step_id", "input_tokens", "output_tokens"]].join(
-        children, on=["workflow", "run_id", "step_id"]
-    )
-    same = (
-        joined["input_tokens_children"].gt(0)
-        & (joined["input_tokens"] == joined["input_tokens_children"])
-        & (joined["output_tokens"] == joined["output_tokens_children"])
-    ).fillna(False)
-    if same.any():
-        table = table.copy()
-        table["rollup"] = table["rollup"] | same.astype(bool)
-    return table
 
 
 def assess(
@@ -162,6 +135,7 @@ def _assess(
                 relays={step: tool for (wf, step), tool in relays.items() if wf == name},
             )
         )
+    annotate((s for w in out for s in w.steps), table)  # rollup and its reason, per step
     return Assessment(out, warnings, tuple(steps))
 
 

@@ -85,6 +85,7 @@ def discover(paths: Sequence[str]) -> list[str]:
                 if p.is_file()
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
                 and reader_for(str(p))
+                and (reader_for(str(p)) != "yaml" or _is_flow_yaml(p))
             )
             if not inside:
                 known = ", ".join(EXTENSIONS)
@@ -102,6 +103,19 @@ def discover(paths: Sequence[str]) -> list[str]:
     if not found:
         raise InputError("no log files given")
     return found
+
+
+def _is_flow_yaml(path: Path) -> bool:
+    """In a folder, a YAML file is read only when it is a Kestra flow: any other
+    (a stray config.yaml) is not a log."""
+    import yaml
+
+    from solidify.assess.formats.kestra import is_flow
+
+    try:
+        return is_flow(yaml.safe_load(path.read_bytes()))
+    except (yaml.YAMLError, OSError, ValueError):
+        return False
 
 
 def read_logs(
@@ -482,8 +496,8 @@ def _mapped(records: Iterator[dict[str, Any]], kind: str, display: str) -> Itera
     """A reader that meets data of another shape says so in one line, never a traceback."""
     try:
         yield from records
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-        detail = str(exc) if isinstance(exc, formats.FormatMismatch) else type(exc).__name__
+    except formats.READ_ERRORS as exc:
+        detail = str(exc) if isinstance(exc, formats.FormatMismatch) else formats.one_line(exc)
         raise InputError(f"cannot read as {kind}: {detail}", file=display) from None
 
 
@@ -512,6 +526,7 @@ def _csv_records(
         raise InputError(
             "CSV header names none of workflow, run_id, step; not a step log", file=display, line=1
         )
+    _require_columns(header, display, "CSV", line=1)
     line = reader.line_num + 1
     count = 0
     while True:
@@ -528,6 +543,19 @@ def _csv_records(
         if row and any(cell.strip() for cell in row):
             yield line, _csv_row(dict(zip(header, row, strict=False)))
         line = reader.line_num + 1
+
+
+def _require_columns(
+    columns: Sequence[str] | set[str], display: str, kind: str, line: int | None = None
+) -> None:
+    """A table without a required column would skip every row: one error names it."""
+    missing = [name for name in formats.CANONICAL_KEYS if name not in columns]
+    if missing:
+        raise InputError(
+            f"{kind} has no {missing[0]!r} column (required: "
+            + ", ".join(formats.CANONICAL_KEYS) + ")",
+            file=display, line=line, field=missing[0],
+        )  # fmt: skip
 
 
 def _csv_row(row: dict[str, str]) -> Any:
@@ -589,6 +617,7 @@ def _read_parquet(
         return
     if not names & {"workflow", "run_id", "step"}:
         raise InputError("Parquet columns name none of workflow, run_id, step", file=display)
+    _require_columns(names, display, "Parquet")
     row = 0
 
     def rows() -> Iterator[tuple[int, Any]]:

@@ -13,9 +13,11 @@ ACTIONS = ("replace", "cache", "downgrade", "harden", "keep")
 
 
 def _num(value: float | None, digits: int = 6) -> float | None:
+    """A plain float with 12 significant digits, whatever its size (`digits` is kept for
+    callers): a trace that cost $0.0000103 says so, and sums lose their float noise."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    return round(float(value), digits)
+    return float(f"{float(value):.12g}")
 
 
 @dataclass
@@ -70,6 +72,8 @@ class StepAssessment:
     priority: int | None = None
     relays_tool: str | None = None  # the model only passes this tool's result through
     relay_savings_per_month: float | None = None
+    rollup: bool = False  # reports the usage of the calls under it (solidify/assess/rollups.py)
+    rollup_reason: str | None = None
 
     @property
     def is_ai(self) -> bool:
@@ -99,6 +103,8 @@ class StepAssessment:
             {
                 "priority": self.priority,
                 "relays_tool": self.relays_tool,
+                "rollup": self.rollup,
+                "rollup_reason": self.rollup_reason,
                 "savings": rec.savings.to_dict(),
                 "recommendation_details": rec.details,
                 "also": rec.also,

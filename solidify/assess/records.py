@@ -316,7 +316,12 @@ def finish_table(table: pa.Table) -> pa.Table:
     status = pc.fill_null(table["status"], "ok")
     attempt = pc.fill_null(table["attempt"], 1)
     span = pc.divide(
-        pc.cast(pc.microseconds_between(table["started_at"], table["ended_at"]), pa.float64()),
+        # safe=False: spans of centuries are beyond float's exact integers, not errors.
+        pc.cast(
+            pc.microseconds_between(table["started_at"], table["ended_at"]),
+            pa.float64(),
+            safe=False,
+        ),
         1000.0,
     )
     duration = pc.if_else(pc.is_null(span), table["duration_ms"], span)

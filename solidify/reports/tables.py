@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import io
 
-import orjson
-
 from solidify.assess.model import Assessment, StepAssessment, WorkflowAssessment
+from solidify.reports.jsonout import dumps
 from solidify.reports.text import money, pct
 
 
 def to_json(assessment: Assessment) -> str:
-    return orjson.dumps(assessment.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n"
+    return dumps(assessment.to_dict())
 
 
 CSV_COLUMNS = [
@@ -44,12 +43,10 @@ def _csv_row(w: WorkflowAssessment, s: StepAssessment) -> dict[str, object]:
         "model": s.model or "",
         "executions": s.executions,
         "runs": s.runs,
-        "cost_usd": "" if s.cost_usd is None else round(s.cost_usd, 6),
+        "cost_usd": "" if s.cost_usd is None else s.cost_usd,
         "cost_share": round(s.cost_share, 4),
-        "cost_per_execution_usd": ""
-        if s.cost_per_execution is None
-        else round(s.cost_per_execution, 8),
-        "cost_per_run_usd": "" if s.cost_per_run is None else round(s.cost_per_run, 8),
+        "cost_per_execution_usd": "" if s.cost_per_execution is None else s.cost_per_execution,
+        "cost_per_run_usd": "" if s.cost_per_run is None else s.cost_per_run,
         "failure_rate": round(s.failure_rate, 4),
         "attempt_error_rate": s.failure["attempt_error_rate"],
         "run_failure_rate": s.failure["run_failure_rate"],

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from solidify.assess.formats import batches, claude_code, kestra, langfuse, langsmith, spans
+from solidify.assess.formats.common import READ_ERRORS, each, one_line
+
+__all__ = ["READ_ERRORS", "one_line"]
 
 FORMATS: dict[str, str] = {
     "canonical": "solidify's canonical step records",
@@ -99,18 +102,17 @@ def to_records(
         for item in items:
             yield from item if isinstance(item, list) else [item]
     elif name == "otlp":
-        for doc in items:
-            yield from spans.otlp_records(doc, default_workflow)
+        yield from each(items, lambda doc: spans.otlp_records(doc, default_workflow), "document")
     elif name == "spans":
         flat = [s for doc in items for s in (doc if isinstance(doc, list) else [doc])]
         yield from spans.dump_records(flat, default_workflow)
     elif name == "attributes":
-        for doc in items:
-            yield spans.attribute_set_record(doc, default_workflow)
+        yield from each(items, lambda doc: [spans.attribute_set_record(doc, default_workflow)],
+                        "attribute set")  # fmt: skip
     elif name == "langfuse":
         rows = []
         for doc in items:
-            if isinstance(doc, dict) and "observations" in doc:
+            if isinstance(doc, dict) and "observations" in doc and "trace" in doc:
                 yield from langfuse.trace_records(doc)
             else:
                 rows.append(doc)
@@ -134,11 +136,11 @@ def to_records(
         for doc in items:
             context.task_types.update(kestra.task_types(doc))
     elif name == "openai-batch":
-        for line in items:
-            yield batches.openai_record(line, default_workflow)
+        yield from each(items, lambda line: [batches.openai_record(line, default_workflow)],
+                        "batch result")  # fmt: skip
     elif name == "anthropic-batch":
-        for line in items:
-            yield batches.anthropic_record(line, default_workflow)
+        yield from each(items, lambda line: [batches.anthropic_record(line, default_workflow)],
+                        "batch result")  # fmt: skip
     elif name == "claude-code":
         yield from claude_code.session_records(items, default_workflow)
     else:

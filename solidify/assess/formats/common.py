@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from typing import Any
+
+from solidify.assess.records import Unreadable
+
+# What a reader raises on data of another shape than it expects.
+READ_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError,
+               OSError, RecursionError)  # fmt: skip
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ID_TOKEN = re.compile(r"\b(?=[A-Za-z0-9_]*\d)[A-Za-z0-9_]{12,}\b")
@@ -25,31 +33,66 @@ def stable_name(name: Any, default: str = "step") -> str:
     return text or default
 
 
+_WORKFLOW_ID = re.compile(r"[._:\-/ ]*(?:" + _UUID.pattern + r"|[0-9a-fA-F]{16,})")
+
+
+def stable_workflow(name: Any) -> str | None:
+    """A workflow name without the run-specific ids some tools add (`agent.f9f77d1a-…`)."""
+    if name is None:
+        return None
+    text = _WORKFLOW_ID.sub("", str(name)).strip(" -_:#./")
+    return text or None
+
+
+# Span names frameworks give tool calls: OTel GenAI `execute_tool NAME`, pydantic-ai
+# `running tool: NAME`, and the span that runs several (`running 3 tools`).
+_TOOL_SPAN = re.compile(r"^(?:execute_tool|running tool:?|calling tool:?|tool:)\s*(\S.*)$", re.I)
+_TOOLS_SPAN = re.compile(r"^running \d+ tools?$", re.I)
+TOOL_ATTRIBUTES = ("gen_ai.tool.name", "tool.name", "tool_name", "ai.toolCall.name")
+
+
+def tool_span(name: Any, attrs: Any = None) -> str | None:
+    """The tool a span calls, from its attributes or its name; None for other spans."""
+    tool = first(attrs, *TOOL_ATTRIBUTES)
+    if tool:
+        return str(tool)
+    text = str(name or "").strip()
+    match = _TOOL_SPAN.match(text)
+    if match:
+        return match.group(1).strip()
+    if _TOOLS_SPAN.match(text):
+        return "tools"
+    return None
+
+
 def iso(value: Any) -> str | None:
     """A timestamp in ISO 8601 from nanoseconds, milliseconds, seconds, [s, ns] or ISO text."""
     if value is None or value == "" or value == 0:
         return None
     if isinstance(value, (list, tuple)) and len(value) == 2:
-        seconds = float(value[0]) + float(value[1]) / 1e9
-        return _from_seconds(seconds)
+        seconds, nanos = number(value[0]), number(value[1])
+        return None if seconds is None or nanos is None else _from_seconds(seconds + nanos / 1e9)
     if isinstance(value, str):
         text = value.strip()
         if re.fullmatch(r"\d+(\.\d+)?", text):
             return iso(float(text))
         return text
-    if isinstance(value, (int, float)):
-        number = float(value)
-        if number > 1e17:  # nanoseconds
-            return _from_seconds(number / 1e9)
-        if number > 1e14:  # microseconds
-            return _from_seconds(number / 1e6)
-        if number > 1e11:  # milliseconds
-            return _from_seconds(number / 1e3)
-        return _from_seconds(number)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        amount = float(value)
+        if amount > 1e17:  # nanoseconds
+            return _from_seconds(amount / 1e9)
+        if amount > 1e14:  # microseconds
+            return _from_seconds(amount / 1e6)
+        if amount > 1e11:  # milliseconds
+            return _from_seconds(amount / 1e3)
+        return _from_seconds(amount)
     return None
 
 
-def _from_seconds(seconds: float) -> str:
+def _from_seconds(seconds: float) -> str | None:
+    """ISO text, or None for a time no clock gives (before 1900 or after 2200)."""
+    if not math.isfinite(seconds) or not -2_208_988_800 <= seconds <= 7_258_118_400:
+        return None
     stamp = datetime.fromtimestamp(seconds, tz=timezone.utc)
     return stamp.isoformat().replace("+00:00", "Z")
 
@@ -74,9 +117,9 @@ def integer(value: Any) -> int | None:
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return int(number) if number == number and number >= 0 else None
+    return int(number) if math.isfinite(number) and 0 <= number < 2**63 else None
 
 
 def number(value: Any) -> float | None:
@@ -84,13 +127,16 @@ def number(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        value = float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return value if math.isfinite(value) else None
 
 
-def first(mapping: dict[str, Any], *keys: str) -> Any:
+def first(mapping: Any, *keys: str) -> Any:
     """The first present, non-null value among keys (camelCase and snake_case alike)."""
+    if not isinstance(mapping, dict):
+        return None
     for key in keys:
         value = mapping.get(key)
         if value is not None:
@@ -112,3 +158,37 @@ def provider_name(value: Any) -> str | None:
 
 def drop_none(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if v is not None}
+
+
+def objects(value: Any) -> list[dict[str, Any]]:
+    """The objects of a list that should hold only objects (anything else is left out)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def each(
+    items: Iterable[Any], read: Callable[[dict[str, Any]], Iterable[Any]], what: str
+) -> Iterator[Any]:
+    """`read` applied to every item; an item it cannot map becomes one skipped record
+    (`Unreadable`, counted and reported with its position) instead of ending the file."""
+    for item in items:
+        if not isinstance(item, dict):
+            yield Unreadable(f"{what}: expected a JSON object, got {_type_name(item)}")
+            continue
+        try:
+            found = list(read(item))
+        except READ_ERRORS as exc:
+            yield Unreadable(f"{what} cannot be read: {one_line(exc)}")
+            continue
+        yield from found
+
+
+def one_line(exc: BaseException, limit: int = 120) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _type_name(value: Any) -> str:
+    names = {str: "a string", int: "a number", float: "a number", bool: "a boolean",
+             list: "an array", type(None): "null"}  # fmt: skip
+    return names.get(type(value), type(value).__name__)

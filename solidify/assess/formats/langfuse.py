@@ -9,17 +9,21 @@ framework attributes in `metadata`, where agent spans repeat their children's us
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from solidify.assess.formats.common import (
     decode,
+    each,
     first,
     integer,
     iso,
     number,
     provider_name,
     stable_name,
+    stable_workflow,
+    tool_span,
 )
 
 KINDS = {
@@ -51,54 +55,85 @@ def usage(details: Any) -> dict[str, int]:
     return {k: v for k, v in out.items() if v} if seen else {}
 
 
+# LangGraph's own plumbing inside a node: never the node's work itself.
+_LANGGRAPH_PLUMBING = re.compile(r"^(?:ChannelWrite|ChannelRead|Branch|Runnable\w*)\b|^__\w+__$")
+
+
+def _metadata(observation: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(metadata, its OTel `attributes`), each {} when absent."""
+    metadata = decode(observation.get("metadata"))
+    metadata = metadata if isinstance(metadata, dict) else {}
+    attributes = metadata.get("attributes")
+    return metadata, attributes if isinstance(attributes, dict) else {}
+
+
 def _kind(observation: dict[str, Any]) -> str:
     kind = KINDS.get(str(observation.get("type") or "SPAN").upper(), "code")
-    if kind == "code":
-        metadata = decode(observation.get("metadata"))
-        attributes = metadata.get("attributes") if isinstance(metadata, dict) else None
-        if isinstance(attributes, dict) and (
-            str(attributes.get("openinference.span.kind", "")).upper() == "AGENT"
-            or "gen_ai.agent.name" in attributes
-            or "agent_name" in attributes
-        ):
-            return "agent"
+    if kind != "code":
+        return kind
+    metadata, attributes = _metadata(observation)
+    name = str(observation.get("name") or "")
+    span_kind = str(attributes.get("openinference.span.kind", "")).upper()
+    operation = str(attributes.get("gen_ai.operation.name", ""))
+    if span_kind == "TOOL" or operation == "execute_tool" or tool_span(name, attributes):
+        return "tool"
+    if metadata.get("langgraph_node") == "tools" and not _LANGGRAPH_PLUMBING.match(name):
+        return "tool"  # LangGraph's ToolNode and the tools it runs
+    if (
+        span_kind == "AGENT"
+        or operation in ("invoke_agent", "create_agent")
+        or "gen_ai.agent.name" in attributes
+        or "agent_name" in attributes
+    ):
+        return "agent"
     return kind
+
+
+def _step(observation: dict[str, Any], kind: str) -> str:
+    name = observation.get("name")
+    if kind == "tool":
+        _, attributes = _metadata(observation)
+        tool = tool_span(name, attributes)
+        if tool:
+            return stable_name(tool, default="tool")
+    return stable_name(name, default=str(observation.get("type") or "step").lower())
 
 
 def observation_records(
     observations: Iterable[dict[str, Any]], workflow: str | None, run_id: str | None
 ) -> Iterator[dict[str, Any]]:
-    for o in observations:
-        kind = _kind(o)
-        level = str(first(o, "level") or "DEFAULT").upper()
-        failed = level == "ERROR"
-        cost = first(o, "costDetails", "cost_details")
-        total_cost = first(o, "totalCost", "total_cost")
-        if total_cost is None and isinstance(cost, dict):
-            total_cost = cost.get("total")
-        model = first(o, "model", "providedModelName", "provided_model_name")
-        record = {
-            "workflow": workflow or first(o, "traceName", "trace_name") or "langfuse",
-            "run_id": str(run_id or first(o, "traceId", "trace_id") or "unknown-trace"),
-            "step": stable_name(o.get("name"), default=str(o.get("type") or "step").lower()),
-            "kind": kind,
-            "status": "error" if failed else "ok",
-            "started_at": iso(first(o, "startTime", "start_time")),
-            "ended_at": iso(first(o, "endTime", "end_time")),
-            "model": str(model) if model else None,
-            "provider": provider_name(_provider(o)),
-            "input": decode(o.get("input")),
-            "output": None if failed else decode(o.get("output")),
-            "error": str(first(o, "statusMessage", "status_message") or "error")
-            if failed
-            else None,
-            "step_id": first(o, "id"),
-            "parent_id": first(o, "parentObservationId", "parent_observation_id"),
-        }
-        record.update(usage(first(o, "usageDetails", "usage_details")))
-        if record.get("input_tokens") or record.get("output_tokens"):
-            record["cost_usd"] = number(total_cost)
-        yield {k: v for k, v in record.items() if v is not None}
+    yield from each(observations, lambda o: [_observation(o, workflow, run_id)], "observation")
+
+
+def _observation(o: dict[str, Any], workflow: str | None, run_id: str | None) -> dict[str, Any]:
+    kind = _kind(o)
+    level = str(first(o, "level") or "DEFAULT").upper()
+    failed = level == "ERROR"
+    cost = first(o, "costDetails", "cost_details")
+    total_cost = first(o, "totalCost", "total_cost")
+    if total_cost is None and isinstance(cost, dict):
+        total_cost = cost.get("total")
+    model = first(o, "model", "providedModelName", "provided_model_name")
+    record = {
+        "workflow": stable_workflow(workflow or first(o, "traceName", "trace_name")) or "langfuse",
+        "run_id": str(run_id or first(o, "traceId", "trace_id") or "unknown-trace"),
+        "step": _step(o, kind),
+        "kind": kind,
+        "status": "error" if failed else "ok",
+        "started_at": iso(first(o, "startTime", "start_time")),
+        "ended_at": iso(first(o, "endTime", "end_time")),
+        "model": str(model) if model else None,
+        "provider": provider_name(_provider(o)),
+        "input": decode(o.get("input")),
+        "output": None if failed else decode(o.get("output")),
+        "error": str(first(o, "statusMessage", "status_message") or "error") if failed else None,
+        "step_id": first(o, "id"),
+        "parent_id": first(o, "parentObservationId", "parent_observation_id"),
+    }
+    record.update(usage(first(o, "usageDetails", "usage_details")))
+    if record.get("input_tokens") or record.get("output_tokens"):
+        record["cost_usd"] = number(total_cost)
+    return {k: v for k, v in record.items() if v is not None}
 
 
 def _message(o: dict[str, Any]) -> str:
@@ -114,9 +149,10 @@ def _provider(o: dict[str, Any]) -> Any:
 
 
 def trace_records(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    trace = doc.get("trace") or {}
+    trace = doc.get("trace") if isinstance(doc.get("trace"), dict) else {}
+    observations = doc.get("observations")
     yield from observation_records(
-        doc.get("observations") or [], trace.get("name"), trace.get("id")
+        observations if isinstance(observations, list) else [], trace.get("name"), trace.get("id")
     )
 
 

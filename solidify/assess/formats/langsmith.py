@@ -13,10 +13,12 @@ from typing import Any
 
 from solidify.assess.formats.common import (
     decode,
+    each,
     first,
     integer,
     iso,
     number,
+    objects,
     provider_name,
     stable_name,
 )
@@ -30,7 +32,7 @@ def merge_payload(doc: dict[str, Any]) -> list[dict[str, Any]]:
     runs: dict[str, dict[str, Any]] = {}
     order: list[str] = []
     for part in ("post", "patch"):
-        for run in doc.get(part) or []:
+        for run in objects(doc.get(part)):
             # JS patches carry no id: the dotted order names the run as well.
             key = str(run.get("dotted_order") or run.get("id") or len(order))
             if key not in runs:
@@ -72,46 +74,55 @@ def run_records(runs: Iterable[dict[str, Any]], default_workflow: str) -> Iterat
     # Child runs often leave the project out: they belong to their trace's project.
     projects = {
         str(first(run, "trace_id", "id")): first(run, "session_name", "project_name")
-        for run in runs
+        for run in objects(runs)
         if first(run, "session_name", "project_name")
     }
     seen: set[str] = set()
-    for run in runs:
+
+    def read(run: dict[str, Any]) -> list[dict[str, Any]]:
         run_id = str(run.get("id") or "")
         if run_id and run_id in seen:
-            continue  # the same run twice (a post and its patch already merged, or a re-export)
+            return []  # the same run twice (a post and its patch already merged, or a re-export)
         seen.add(run_id)
-        outputs = decode(run.get("outputs"))
-        extra = decode(run.get("extra")) or {}
-        metadata = extra.get("metadata") if isinstance(extra, dict) else {}
-        metadata = metadata if isinstance(metadata, dict) else {}
-        error = run.get("error")
-        model = first(metadata, "ls_model_name") or (
-            outputs.get("model") if isinstance(outputs, dict) else None
-        )
-        record = {
-            "workflow": str(
-                first(run, "session_name", "project_name")
-                or projects.get(str(first(run, "trace_id", "id")))
-                or default_workflow
-            ),
-            "run_id": str(first(run, "trace_id", "id") or "unknown-trace"),
-            "step": stable_name(run.get("name"), default=str(run.get("run_type") or "run")),
-            "kind": KINDS.get(str(run.get("run_type") or "chain"), "code"),
-            "status": "error" if error else "ok",
-            "started_at": iso(run.get("start_time")),
-            "ended_at": iso(run.get("end_time")),
-            "model": str(model) if model else None,
-            "provider": provider_name(metadata.get("ls_provider")),
-            "input": decode(run.get("inputs")),
-            "output": None if error else outputs,
-            "error": str(error) if error else None,
-            "step_id": run_id or None,
-            "parent_id": run.get("parent_run_id"),
-        }
-        record.update(_usage(run, outputs))
-        record["cost_usd"] = number(run.get("total_cost"))
-        yield {k: v for k, v in record.items() if v is not None}
+        return [_run_record(run, run_id, projects, default_workflow)]
+
+    yield from each(runs, read, "run")
+
+
+def _run_record(
+    run: dict[str, Any], run_id: str, projects: dict[str, Any], default_workflow: str
+) -> dict[str, Any]:
+    outputs = decode(run.get("outputs"))
+    extra = decode(run.get("extra")) or {}
+    metadata = extra.get("metadata") if isinstance(extra, dict) else {}
+    metadata = metadata if isinstance(metadata, dict) else {}
+    error = run.get("error")
+    model = first(metadata, "ls_model_name") or (
+        outputs.get("model") if isinstance(outputs, dict) else None
+    )
+    record = {
+        "workflow": str(
+            first(run, "session_name", "project_name")
+            or projects.get(str(first(run, "trace_id", "id")))
+            or default_workflow
+        ),
+        "run_id": str(first(run, "trace_id", "id") or "unknown-trace"),
+        "step": stable_name(run.get("name"), default=str(run.get("run_type") or "run")),
+        "kind": KINDS.get(str(run.get("run_type") or "chain"), "code"),
+        "status": "error" if error else "ok",
+        "started_at": iso(run.get("start_time")),
+        "ended_at": iso(run.get("end_time")),
+        "model": str(model) if model else None,
+        "provider": provider_name(metadata.get("ls_provider")),
+        "input": decode(run.get("inputs")),
+        "output": None if error else outputs,
+        "error": str(error) if error else None,
+        "step_id": run_id or None,
+        "parent_id": run.get("parent_run_id"),
+    }
+    record.update(_usage(run, outputs))
+    record["cost_usd"] = number(run.get("total_cost"))
+    return {k: v for k, v in record.items() if v is not None}
 
 
 def is_run(record: Any) -> bool:

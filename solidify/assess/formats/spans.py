@@ -15,12 +15,16 @@ from typing import Any
 
 from solidify.assess.formats.common import (
     decode,
+    each,
     first,
     integer,
     iso,
     number,
+    objects,
     provider_name,
     stable_name,
+    stable_workflow,
+    tool_span,
 )
 
 OI_KINDS = {
@@ -185,7 +189,7 @@ def map_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
 
 
 def step_of(name: Any, attrs: dict[str, Any]) -> str:
-    tool = first(attrs, "gen_ai.tool.name", "tool.name", "ai.toolCall.name")
+    tool = tool_span(name, attrs)
     if tool:
         return f"tool:{tool}"
     return stable_name(first(attrs, "ai.operationId") or name)
@@ -216,6 +220,8 @@ def span_record(
         "parent_id": str(parent_id) if parent_id else None,
     }
     record.update(map_attributes(attrs))
+    if record["kind"] == "code" and tool_span(name, attrs):
+        record["kind"] = "tool"  # named as frameworks name tool spans (`execute_tool NAME`)
     if error:
         record["error"] = str(message or "error")
         record["output"] = None
@@ -223,9 +229,11 @@ def span_record(
 
 
 def _workflow(resource: dict[str, Any], attrs: dict[str, Any], default: str) -> str:
-    return str(
-        first(attrs, "ai.telemetry.functionId", "resource.name", "gen_ai.agent.name")
-        or first(resource, "service.name")
+    return (
+        stable_workflow(
+            first(attrs, "ai.telemetry.functionId", "resource.name", "gen_ai.agent.name")
+            or first(resource, "service.name")
+        )
         or default
     )
 
@@ -240,50 +248,61 @@ def _error(status: Any) -> tuple[bool, Any]:
 
 def otlp_records(doc: dict[str, Any], default_workflow: str) -> Iterator[dict[str, Any]]:
     """OTLP/JSON: resourceSpans -> scopeSpans -> spans."""
-    for resource_spans in doc.get("resourceSpans") or doc.get("resource_spans") or []:
-        resource = flatten_otlp_attributes((resource_spans.get("resource") or {}).get("attributes"))
+    for resource_spans in objects(doc.get("resourceSpans") or doc.get("resource_spans")):
+        resource = resource_spans.get("resource")
+        resource = flatten_otlp_attributes(
+            resource.get("attributes") if isinstance(resource, dict) else None
+        )
         scopes = resource_spans.get("scopeSpans") or resource_spans.get(
             "instrumentationLibrarySpans"
         )
-        for scope in scopes or []:
-            for span in scope.get("spans") or []:
-                attrs = with_events(flatten_otlp_attributes(span.get("attributes")),
-                                    span.get("events"))  # fmt: skip
-                failed, message = _error(span.get("status"))
-                yield span_record(
-                    workflow=_workflow(resource, attrs, default_workflow),
-                    trace_id=span.get("traceId"), span_id=span.get("spanId"),
-                    parent_id=span.get("parentSpanId"), name=span.get("name"),
-                    start=integer(span.get("startTimeUnixNano")),
-                    end=integer(span.get("endTimeUnixNano")),
-                    error=failed, message=message, attrs=attrs,
-                )  # fmt: skip
+        for scope in objects(scopes):
+            spans = scope.get("spans")
+            yield from each(spans if isinstance(spans, list) else [],
+                            lambda span, r=resource: [_otlp_span(span, r, default_workflow)],
+                            "span")  # fmt: skip
+
+
+def _otlp_span(span: dict[str, Any], resource: dict[str, Any], default: str) -> dict[str, Any]:
+    attrs = with_events(flatten_otlp_attributes(span.get("attributes")), span.get("events"))
+    failed, message = _error(span.get("status"))
+    return span_record(
+        workflow=_workflow(resource, attrs, default),
+        trace_id=span.get("traceId"), span_id=span.get("spanId"),
+        parent_id=span.get("parentSpanId"), name=span.get("name"),
+        start=integer(span.get("startTimeUnixNano")),
+        end=integer(span.get("endTimeUnixNano")),
+        error=failed, message=message, attrs=attrs,
+    )  # fmt: skip
 
 
 def dump_records(spans: list[dict[str, Any]], default_workflow: str) -> Iterator[dict[str, Any]]:
     """SDK span dumps: JS ReadableSpan (spanContext, [s, ns] times), Python's
     ConsoleSpanExporter and Phoenix/OpenInference exports (context, parent_id, ISO times)."""
-    for span in spans:
-        context = first(span, "spanContext", "context") or {}
-        attrs = with_events(flatten_otlp_attributes(span.get("attributes")), span.get("events"))
-        resource = flatten_otlp_attributes(
-            (span.get("resource") or {}).get("attributes")
-            if isinstance(span.get("resource"), dict)
-            else {}
-        )
-        failed, message = _error(span.get("status"))
-        if not failed and str(span.get("status_code", "")).upper() == "ERROR":
-            failed, message = True, span.get("status_message")
-        yield span_record(
-            workflow=_workflow(resource, attrs, default_workflow),
-            trace_id=first(context, "traceId", "trace_id"),
-            span_id=first(context, "spanId", "span_id"),
-            parent_id=first(span, "parentSpanId", "parent_id", "parentId"),
-            name=span.get("name"),
-            start=first(span, "startTime", "start_time"),
-            end=first(span, "endTime", "end_time"),
-            error=failed, message=message, attrs=attrs,
-        )  # fmt: skip
+    yield from each(spans, lambda span: [_dumped_span(span, default_workflow)], "span")
+
+
+def _dumped_span(span: dict[str, Any], default_workflow: str) -> dict[str, Any]:
+    context = first(span, "spanContext", "context") or {}
+    attrs = with_events(flatten_otlp_attributes(span.get("attributes")), span.get("events"))
+    resource = flatten_otlp_attributes(
+        (span.get("resource") or {}).get("attributes")
+        if isinstance(span.get("resource"), dict)
+        else {}
+    )
+    failed, message = _error(span.get("status"))
+    if not failed and str(span.get("status_code", "")).upper() == "ERROR":
+        failed, message = True, span.get("status_message")
+    return span_record(
+        workflow=_workflow(resource, attrs, default_workflow),
+        trace_id=first(context, "traceId", "trace_id"),
+        span_id=first(context, "spanId", "span_id"),
+        parent_id=first(span, "parentSpanId", "parent_id", "parentId"),
+        name=span.get("name"),
+        start=first(span, "startTime", "start_time"),
+        end=first(span, "endTime", "end_time"),
+        error=failed, message=message, attrs=attrs,
+    )  # fmt: skip
 
 
 def attribute_set_record(attrs: dict[str, Any], default_workflow: str) -> dict[str, Any]:
