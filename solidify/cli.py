@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from solidify import __version__
-from solidify.errors import GateFailed, InputError, OutputError, SolidifyError
+from solidify.errors import ExitStatus, GateFailed, InputError, OutputError, SolidifyError
 
 if TYPE_CHECKING:
     from solidify.assess.ingest import Ingested
@@ -111,12 +111,15 @@ def report_problems(result: Ingested) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="solidify")
 def cli() -> None:
-    """Measure AI workflows from their run logs and turn the mechanical steps into code.
+    """Measure AI workflows from their run logs and turn the mechanical steps into code."""
 
-    \b
-    Exit codes: 0 ok, 1 a gate failed, 2 usage error, 3 bad input,
-                4 output exists or cannot be written, 5 model API error.
-    """
+
+# The exit codes in --help come from the enum, like README.md's table.
+cli.help = (
+    (cli.help or "")
+    + "\n\n\b\nExit codes:\n"
+    + "\n".join(f"  {status.value}  {status.label}" for status in ExitStatus)
+)
 
 
 @cli.command()
@@ -150,21 +153,71 @@ def config_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
-def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option(
-        "--step",
-        "steps",
-        multiple=True,
-        metavar="PATTERN",
-        help="Only show steps matching this glob (repeatable).",
-    )(command)
+def filter_options(verb: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--workflow and --step: glob patterns (fnmatch, case-sensitive), the same for every
+    command; `verb` says what the command does with the steps it selects."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        command = click.option(
+            "--step",
+            "steps",
+            multiple=True,
+            metavar="PATTERN",
+            help=f"Only {verb} steps whose name matches this glob (repeatable).",
+        )(command)
+        return click.option(
+            "--workflow",
+            "workflows",
+            multiple=True,
+            metavar="PATTERN",
+            help=f"Only {verb} workflows whose name matches this glob (repeatable).",
+        )(command)
+
+    return decorate
+
+
+OUTPUT_FORMATS = ("text", "json", "csv", "markdown")
+
+
+def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--format, the same choices for every command that writes results to stdout."""
     return click.option(
-        "--workflow",
-        "workflows",
-        multiple=True,
-        metavar="PATTERN",
-        help="Only assess workflows matching this glob (repeatable).",
+        "--format",
+        "fmt",
+        type=click.Choice(OUTPUT_FORMATS),
+        default="text",
+        show_default=True,
+        help="text for people, json for scripts (full precision), csv (a row per item) or "
+        "markdown.",
     )(command)
+
+
+def emit(
+    fmt: str,
+    *,
+    data: Callable[[], Any],
+    text: Callable[[], str],
+    rows: Callable[[], list[dict[str, Any]]] | None = None,
+    csv: Callable[[], str] | None = None,
+    markdown: Callable[[], str] | None = None,
+) -> None:
+    """The one output function: each format from its own builder, only the one asked for
+    is built. csv and markdown default to a table of `rows`."""
+    if fmt == "json":
+        from solidify.reports.jsonout import dumps
+
+        out = dumps(data())
+    elif fmt == "csv":
+        from solidify.reports.tables import rows_to_csv
+
+        out = csv() if csv else rows_to_csv(rows() if rows else [])
+    elif fmt == "markdown":
+        from solidify.reports.tables import rows_to_markdown
+
+        out = markdown() if markdown else rows_to_markdown(rows() if rows else [])
+    else:
+        out = text()
+    click.echo(out, nl=False, color=(sys.stdout.isatty() or None) if fmt == "text" else None)
 
 
 def run_assessment(
@@ -206,15 +259,8 @@ def run_assessment(
 @cli.command()
 @logs_options
 @config_option
-@filter_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown", "csv"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for scripts (docs/scoring.md), markdown, or csv (a row per step).",
-)
+@filter_options("assess")
+@output_options
 @click.option(
     "--by",
     type=click.Choice(["day", "week", "month"]),
@@ -261,23 +307,18 @@ def assess(
         from solidify.assess.trends import trends
 
         periods = trends(table, assessment, config, by=by)
-    if fmt == "json":
-        if by:
-            from solidify.reports.jsonout import dumps
 
-            data = assessment.to_dict()
-            data["trends"] = {"by": by, "periods": [p.to_dict() for p in periods]}
-            click.echo(dumps(data), nl=False)
-        else:
-            click.echo(tables.to_json(assessment), nl=False)
-    elif fmt == "csv":
-        click.echo(tables.to_csv(assessment), nl=False)
-    elif fmt == "markdown":
-        click.echo(tables.to_markdown(assessment), nl=False)
-    else:
-        click.echo(text.render(assessment), nl=False, color=sys.stdout.isatty() or None)
+    def data() -> dict[str, Any]:
+        out = assessment.to_dict()
         if by:
-            click.echo(text.render_trends(periods, by), nl=False)
+            out["trends"] = {"by": by, "periods": [p.to_dict() for p in periods]}
+        return out
+
+    def as_text() -> str:
+        return text.render(assessment) + (text.render_trends(periods, by) if by else "")
+
+    emit(fmt, data=data, text=as_text, csv=lambda: tables.to_csv(assessment),
+         markdown=lambda: tables.to_markdown(assessment))  # fmt: skip
     if record:
         from solidify.reports import history
 
@@ -303,7 +344,7 @@ def gate(assessment: Any, under_stage: int | None, over_replaceable: float | Non
 @cli.command()
 @logs_options
 @config_option
-@filter_options
+@filter_options("migrate")
 @click.option("--out", "-o", required=True, help="Folder of the generated package.")
 @click.option(
     "--min-coverage",
@@ -381,6 +422,8 @@ def migrate(
 @cli.command()
 @click.argument("package", type=click.Path(file_okay=False))
 @logs_options
+@config_option
+@filter_options("verify")
 @click.option(
     "--min-agreement",
     type=click.FloatRange(0, 1),
@@ -390,41 +433,51 @@ def migrate(
 )
 @click.option("--timeout", type=float, default=120.0, show_default=True,
               help="Seconds the generated code may run per workflow.")  # fmt: skip
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@output_options
 @handle_errors
 def verify(
     package: str,
     logs: tuple[str, ...],
     strict: bool,
+    config_path: str | None,
+    workflows: tuple[str, ...],
+    steps: tuple[str, ...],
     min_agreement: float,
     timeout: float,
     fmt: str,
 ) -> None:
     """Replay the logged examples of LOGS through PACKAGE's STEPS and report agreement.
 
-    The generated code runs in a separate interpreter with a time limit.
+    The generated code runs in a separate interpreter with a time limit. --config is read
+    and checked like assess's, so that one command line serves both.
     """
+    from solidify.assess.config import load_config
+    from solidify.globs import select
     from solidify.migrate.verify import verify as run_verify
 
-    result = load_logs(logs, strict)
-    report = run_verify(package, result.table, timeout=timeout)
-    if fmt == "json":
-        from solidify.reports.jsonout import dumps
+    load_config(config_path)
+    table = select(load_logs(logs, strict).table, workflows, steps)
+    if table.empty:
+        raise InputError("no step of these logs matches " + ", ".join((*workflows, *steps)))
+    report = run_verify(package, table, timeout=timeout)
 
-        click.echo(dumps(report.to_dict()), nl=False)
-    else:
+    def rows() -> list[dict[str, Any]]:
+        keys = ("workflow", "step", "cases", "agreed", "agreement", "errors", "stub")
+        return [{k: c[k] for k in keys} for c in report.to_dict()["checks"]]
+
+    def as_text() -> str:
+        lines = []
         for check in report.checks:
             state = "stub" if check.stub else f"{check.agreement:7.1%}"
-            click.echo(
-                f"{check.workflow:<20} {check.step:<28} {state:>8}  "
-                f"{check.agreed}/{check.cases} agree, {check.errors} error(s)"
-            )
+            counts = f"{check.agreed}/{check.cases} agree, {check.errors} error(s)"
+            lines.append(f"{check.workflow:<20} {check.step:<28} {state:>8}  {counts}")
             for miss in check.mismatches[:2] if not check.stub else []:
                 shown = miss.get("error") or f"got {_short(miss.get('got'))}"
-                click.echo(f"    input {_short(miss['input'])}: expected "
-                           f"{_short(miss['expected'])}, {shown}")  # fmt: skip
+                lines.append(f"    input {_short(miss['input'])}: expected "
+                             f"{_short(miss['expected'])}, {shown}")  # fmt: skip
+        return "".join(line + "\n" for line in lines)
+
+    emit(fmt, data=report.to_dict, text=as_text, rows=rows)
     for problem in report.problems:
         click.echo(f"warning: {problem}", err=True)
     if not report.checks:
@@ -445,7 +498,7 @@ def _short(value: Any, limit: int = 80) -> str:
 @cli.command()
 @logs_options
 @config_option
-@filter_options
+@filter_options("report")
 @click.option("--out", "-o", required=True, help="Report file: .html or .md.")
 @click.option(
     "--format", "fmt", type=click.Choice(["html", "markdown"]),
@@ -509,13 +562,17 @@ def auto_period(table) -> str:
 
 
 @cli.command(name="history")
-@click.option("--workflow", help="Only this workflow.")
-@click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+    "--workflow",
+    "workflows",
+    multiple=True,
+    metavar="PATTERN",
+    help="Only workflows whose name matches this glob (repeatable).",
 )
+@click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
+@output_options
 @handle_errors
-def history_command(workflow: str | None, db: str | None, fmt: str) -> None:
+def history_command(workflows: tuple[str, ...], db: str | None, fmt: str) -> None:
     """List recorded assessments, oldest first (record them with `assess --record`)."""
     from solidify.reports import history
 
@@ -523,25 +580,38 @@ def history_command(workflow: str | None, db: str | None, fmt: str) -> None:
     if db is None and not history.default_path().exists():
         entries = []
     else:
-        entries = history.load(db, workflow=workflow)
-    if fmt == "json":
-        from solidify.reports.jsonout import dumps
+        entries = history.load(db, workflow=workflows)
 
-        click.echo(dumps(entries), nl=False)
-        return
-    if not entries:
-        click.echo("no recorded assessment" + (f" of {workflow}" if workflow else ""))
-        return
-    click.echo(f"{'recorded':<21} {'workflow':<24} {'runs':>6} {'$/run':>9} {'AI':>5} "
-               f"{'replaceable':>11}  stage")  # fmt: skip
-    for e in entries:
-        per_run = e["cost_per_run_usd"]
-        click.echo(
-            f"{e['recorded_at']:<21} {e['workflow'][:24]:<24} {e['runs']:>6} "
-            f"{'-' if per_run is None else f'{per_run:.4f}':>9} "
-            f"{e['ai_execution_share']:>5.0%} {e['replaceable_cost_share']:>11.0%}  "
-            f"{e['maturity']['level']} {e['maturity']['name']}"
-        )
+    def rows() -> list[dict[str, Any]]:
+        return [
+            {"recorded_at": e["recorded_at"], "workflow": e["workflow"], "runs": e["runs"],
+             "cost_usd": e["cost_usd"], "cost_per_run_usd": e["cost_per_run_usd"],
+             "ai_execution_share": e["ai_execution_share"],
+             "replaceable_cost_share": e["replaceable_cost_share"],
+             "stage": e["maturity"]["level"], "stage_name": e["maturity"]["name"]}
+            for e in entries
+        ]  # fmt: skip
+
+    def as_text() -> str:
+        if not entries:
+            return (
+                "no recorded assessment"
+                + (f" of {', '.join(workflows)}" if workflows else "")
+                + "\n"
+            )
+        lines = [f"{'recorded':<21} {'workflow':<24} {'runs':>6} {'$/run':>9} {'AI':>5} "
+                 f"{'replaceable':>11}  stage"]  # fmt: skip
+        for e in entries:
+            per_run = e["cost_per_run_usd"]
+            lines.append(
+                f"{e['recorded_at']:<21} {e['workflow'][:24]:<24} {e['runs']:>6} "
+                f"{'-' if per_run is None else f'{per_run:.4f}':>9} "
+                f"{e['ai_execution_share']:>5.0%} {e['replaceable_cost_share']:>11.0%}  "
+                f"{e['maturity']['level']} {e['maturity']['name']}"
+            )
+        return "".join(line + "\n" for line in lines)
+
+    emit(fmt, data=lambda: entries, text=as_text, rows=rows)
 
 
 def _keep_freed_memory() -> None:

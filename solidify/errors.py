@@ -1,27 +1,66 @@
 """One error type per domain. The CLI turns each into a one-line message and an exit code.
 
-Exit codes (documented in README.md):
-    0  success
-    1  a gate failed (assess thresholds, verify below --min-agreement)
-    2  usage error (bad option; click's own code)
-    3  bad input: a log, a config file or a generated package could not be read
-    4  output refused: a file exists and --force was not given, or it could not be written
-    5  the model API failed (migrate --llm)
+The exit codes are `ExitStatus`; README.md's table is generated from it (cog).
 """
 
 from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """What the command line exits with."""
+
+    OK = 0
+    GATE_FAILED = 1
+    USAGE = 2
+    BAD_INPUT = 3
+    OUTPUT_REFUSED = 4
+    MODEL_API = 5
+
+    @property
+    def meaning(self) -> str:
+        return _MEANINGS[self]
+
+    @property
+    def label(self) -> str:
+        """A few words, for --help."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    ExitStatus.OK: "ok",
+    ExitStatus.GATE_FAILED: "a gate failed",
+    ExitStatus.USAGE: "usage error",
+    ExitStatus.BAD_INPUT: "bad input",
+    ExitStatus.OUTPUT_REFUSED: "output exists or cannot be written",
+    ExitStatus.MODEL_API: "model API error",
+}
+_MEANINGS = {
+    ExitStatus.OK: "success",
+    ExitStatus.GATE_FAILED: "a gate you asked for failed (`assess --fail-under-stage`, "
+    "`--fail-over-replaceable`, `verify --min-agreement`)",
+    ExitStatus.USAGE: "usage error: an unknown option, a bad option value or a missing argument",
+    ExitStatus.BAD_INPUT: "bad input: a log, path or config file that cannot be read (the "
+    "message names the file, line and field), a CSV or Parquet log without a required column, "
+    "or logs whose every record was rejected",
+    ExitStatus.OUTPUT_REFUSED: "output refused: the file exists and `--force` was not given, or "
+    "it cannot be written",
+    ExitStatus.MODEL_API: "the model API failed (`migrate --llm`): no key, key refused, rate "
+    "limited, overloaded, unreachable",
+}
 
 
 class SolidifyError(Exception):
     """Base class; `exit_code` is what the CLI exits with."""
 
-    exit_code = 1
+    exit_code = ExitStatus.GATE_FAILED
 
 
 class InputError(SolidifyError):
     """A log file, path or record that cannot be read as asked."""
 
-    exit_code = 3
+    exit_code = ExitStatus.BAD_INPUT
 
     def __init__(
         self,
@@ -41,25 +80,25 @@ class InputError(SolidifyError):
 class ConfigError(SolidifyError):
     """solidify.yaml or an option value that does not make sense."""
 
-    exit_code = 3
+    exit_code = ExitStatus.BAD_INPUT
 
 
 class OutputError(SolidifyError):
     """A file that would be overwritten without --force, or that cannot be written."""
 
-    exit_code = 4
+    exit_code = ExitStatus.OUTPUT_REFUSED
 
 
 class GateFailed(SolidifyError):
     """A CI gate (assess --fail-*, verify --min-agreement) was not met."""
 
-    exit_code = 1
+    exit_code = ExitStatus.GATE_FAILED
 
 
 class LLMError(SolidifyError):
     """The model API could not produce usable code."""
 
-    exit_code = 5
+    exit_code = ExitStatus.MODEL_API
 
 
 def format_location(file: str | None, line: int | None, field: str | None, message: str) -> str:

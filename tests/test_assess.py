@@ -201,9 +201,14 @@ def test_soft_failures_are_empty_text_or_broken_shape(tmp_path: Path) -> None:
     rows += [record(run_id="x1", input=100, output={"label": "a"})]  # a key went missing
     rows += [record(run_id="x2", input=101, output="")]  # text where an object belongs
     rows += [record(run_id="x3", input=102, output=None)]  # null: "nothing", not a failure
-    s = step(run(tmp_path, rows), "s")
+    # A tool-call turn is a valid output of a model step, whatever its shape.
+    rows += [record(run_id="x4", input=103, output={"text": "", "tool_calls": ["search"]})]
+    llm = [{**r, "kind": "llm"} for r in rows]
+    s = step(run(tmp_path, llm), "s")
     assert s.failure["soft_failures"] == 2
-    assert s.failure_rate == pytest.approx(2 / 19)
+    assert s.failure_rate == pytest.approx(2 / 20)
+    # Code changes shape by design: the same outputs are no failure of a code step.
+    assert step(run(tmp_path, rows), "s").failure_rate == 0.0
 
 
 # ---------------------------------------------------------------- determinism

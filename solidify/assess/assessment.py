@@ -341,7 +341,8 @@ def _step(
     known = int(m["cost_known"])
     cost = float(m["cost_usd"]) if known else None
     ok = int(m["ok"])
-    soft = int(_get(m, "soft_failures", 0))
+    # Only a model's output can be malformed: code and tools change shape by design.
+    soft = int(_get(m, "soft_failures", 0)) if str(m["kind"]) in AI_KINDS else 0
     failed = executions - ok
     calls = int(_get(m, "calls", executions))
     failure_rate = min(1.0, (failed + soft) / executions) if executions else 0.0

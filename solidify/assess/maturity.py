@@ -160,7 +160,20 @@ def stage(facts: WindowFacts, steps: list[StepAssessment], th: Thresholds) -> Ma
         facts.run_failure_rate <= th.stage3_run_failure_rate
     )
     validated = bool(facts.validation_steps) or not _soft_failing(steps)
-    if facts.code_share < th.code_share:
+    if facts.executions and not facts.ai_executions:
+        # Nothing for a model to hand over: the stage of the AI work is moot.
+        level = 3
+        reasons.append(
+            f"no LLM or agent call is logged ({facts.tool_executions} tool and "
+            f"{facts.code_executions} code executions): there is no AI work to move to code"
+        )
+        if facts.declared and facts.run_shape_stability >= 0.9:
+            level = 4
+            reasons.append(
+                f"the workflow is a declared definition, and {facts.run_shape_stability:.0%} of "
+                "runs follow the same steps"
+            )
+    elif facts.code_share < th.code_share:
         level = 1
         reasons.append(
             f"{ai_pct} and {facts.code_share:.0%} are code: an agent or a chain of model calls "
@@ -251,7 +264,10 @@ def next_steps(
                 s.relay_savings_per_month,
             ))  # fmt: skip
     if level == 1:
-        agentic = facts.tool_executions > 0 or any(s.kind == "agent" for s in steps)
+        # An agent picks its tools: only then is there fetching to take out of its hands.
+        agentic = any(s.kind == "agent" for s in steps) or (
+            facts.tool_executions > 0 and facts.ai_executions > 0
+        )
         out.append(
             NextStep(
                 "structure",

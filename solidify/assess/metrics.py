@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from solidify.assess.schema import as_strings
+from solidify.assess.turns import is_tool_call_text
 
 KEYS = ["workflow", "step"]
 SHAPE_SAMPLE = 2000
@@ -408,14 +409,15 @@ def _outputs(rows: _Rows) -> dict[str, np.ndarray]:
         shapes: Counter[str] = Counter()
         for text, weight in zip(texts, weights, strict=True):
             shape = _shape(text)
-            if shape != "null":
+            if shape != "null" and not is_tool_call_text(text):  # tool-call turns are valid
                 shapes[shape] += weight
         total = sum(shapes.values())
         usual, usual_count = shapes.most_common(1)[0] if shapes else ("", 0)
         stability = usual_count / total if total else 1.0
         text_counts = dict(zip(texts, weights, strict=True))
         empty = int(text_counts.get('""', 0))
-        non_null = n - int(text_counts.get(NULL, 0))
+        calls = sum(w for t, w in text_counts.items() if is_tool_call_text(t))
+        non_null = n - int(text_counts.get(NULL, 0)) - calls
         out["distinct_outputs"][k] = len(codes)
         out["majority_share"][k] = n_codes[0] / n
         out["entropy"][k] = entropy / math.log2(n) if n > 1 else 0.0

@@ -36,63 +36,122 @@ def _figure(width: float = 7.5, height: float = 3.6) -> tuple[Figure, Any]:
     return fig, ax
 
 
+ACTION_LABELS = {
+    "replace": "replace with code",
+    "cache": "cache",
+    "downgrade": "cheaper model",
+    "harden": "harden",
+    "keep": "keep AI",
+    None: "code or tool (no action)",
+}
+
+
+def _legend(fig: Figure, actions: Sequence[str | None]) -> None:
+    """A legend of the actions the chart shows, and only those, outside the plot: it never
+    covers a bar, a point or a line."""
+    present = [a for a in ACTION_LABELS if a in set(actions)]
+    handles = [Patch(color=COLOURS[a], label=ACTION_LABELS[a]) for a in present]
+    if handles:
+        fig.legend(handles=handles, fontsize=7, frameon=False, loc="outside lower center",
+                   ncols=min(len(handles), 6))  # fmt: skip
+
+
+def _short(name: str, limit: int = 28) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
 def cost_pareto(w: WorkflowAssessment, limit: int = 12) -> Figure:
-    """Cost by step, largest first, with the cumulative share: where the money goes."""
-    steps = sorted((s for s in w.steps if (s.cost_usd or 0) > 0), key=lambda s: -(s.cost_usd or 0))
-    steps = steps[:limit]
-    fig, ax = _figure(7.5, max(2.4, 0.32 * len(steps) + 1.2))
+    """Cost by step, largest first, with the cumulative share: where the money goes.
+    Steps beyond `limit` are drawn as one bar that says how many they are."""
+    ranked = sorted((s for s in w.steps if (s.cost_usd or 0) > 0), key=lambda s: -(s.cost_usd or 0))
+    steps, rest = ranked[:limit], ranked[limit:]
+    fig, ax = _figure(7.5, max(2.6, 0.32 * (len(steps) + bool(rest)) + 1.6))
     if not steps:
         ax.text(0.5, 0.5, "no cost recorded", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return fig
-    names = [s.step if len(s.step) <= 28 else s.step[:27] + "…" for s in steps][::-1]
-    costs = [s.cost_usd or 0.0 for s in steps][::-1]
-    colours = [COLOURS.get(s.recommendation.action, COLOURS[None]) for s in steps][::-1]
-    ax.barh(names, costs, color=colours)
+    names = [_short(s.step) for s in steps]
+    costs = [s.cost_usd or 0.0 for s in steps]
+    actions = [s.recommendation.action for s in steps]
+    if rest:
+        names.append(f"{len(rest)} other steps")
+        costs.append(sum(s.cost_usd or 0.0 for s in rest))
+        actions.append("other")
+    colours = [COLOURS.get(a, "#dde3e6") for a in actions]
+    positions = list(range(len(names)))[::-1]  # largest at the top
+    ax.barh(positions, costs, color=colours)
+    ax.set_yticks(positions, names)
     ax.set_xlabel("cost over the logged period (USD)", fontsize=8, color=INK)
-    total = w.cost_usd or 1.0
+    total = w.cost_usd or sum(costs) or 1.0
     running, shares = 0.0, []
-    for c in [s.cost_usd or 0.0 for s in steps]:
+    for c in costs:
         running += c
         shares.append(running / total)
     twin = ax.twiny()
-    twin.plot(shares[::-1], names, color=INK, marker="o", markersize=3, linewidth=1)
+    twin.plot(shares, positions, color=INK, marker="o", markersize=3, linewidth=1)
     twin.set_xlim(0, 1.02)
+    twin.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     twin.set_xlabel("cumulative share of the workflow's cost", fontsize=8, color=INK)
     twin.tick_params(labelsize=8, colors=INK)
-    handles = [
-        Patch(color=COLOURS[a], label=a)
-        for a in ("replace", "cache", "downgrade", "harden", "keep")
-    ]
-    ax.legend(handles=handles, fontsize=7, frameon=False, loc="lower right")
+    _legend(fig, [a for a in actions if a != "other"])
     return fig
 
 
+def _clusters(points: list[tuple[float, float]], dx: float, dy: float) -> list[list[int]]:
+    """Indices of points grouped when they lie within (dx, dy) of a group's first point:
+    such points would hide each other, so they share one marker and one label."""
+    groups: list[list[int]] = []
+    for i, (x, y) in enumerate(points):
+        for group in groups:
+            gx, gy = points[group[0]]
+            if abs(x - gx) <= dx and abs(y - gy) <= dy:
+                group.append(i)
+                break
+        else:
+            groups.append([i])
+    return groups
+
+
 def failure_vs_determinism(w: WorkflowAssessment, replace_at: float = 0.95) -> Figure:
-    """Each AI step by determinism and failure rate; code can take over on the right."""
-    fig, ax = _figure()
-    ax.axvspan(replace_at, 1.02, color=COLOURS["replace"], alpha=0.12, linewidth=0)
-    ax.text(replace_at + 0.005, 0.98, "replace", transform=ax.get_xaxis_transform(),
-            fontsize=8, color=COLOURS["replace"], va="top")  # fmt: skip
-    steps = [s for s in w.steps if s.is_ai]
-    costs = [s.cost_usd or 0.0 for s in steps]
-    biggest = max(costs, default=0.0) or 1.0
+    """Each AI step by determinism and failure rate; code can take over on the right.
+
+    Every step is numbered and listed under the chart; steps that sit on (nearly) the
+    same point share one marker labelled with all their numbers, so none is hidden."""
+    steps = sorted((s for s in w.steps if s.is_ai), key=lambda s: -(s.cost_usd or 0.0))
     top_failure = max([s.failure_rate for s in steps] + [0.05])
-    labelled: list[tuple[float, float]] = []
-    # Costliest first, so that where points crowd, the label goes to the one that matters.
-    for s, c in sorted(zip(steps, costs, strict=True), key=lambda sc: -sc[1]):
-        colour = COLOURS.get(s.recommendation.action, COLOURS[None])
-        ax.scatter(s.determinism, s.failure_rate, s=30 + 400 * c / biggest, color=colour,
-                   alpha=0.75, edgecolors="white", linewidths=0.5)  # fmt: skip
-        x, y = s.determinism, s.failure_rate / top_failure
-        if all(abs(x - lx) > 0.08 or abs(y - ly) > 0.06 for lx, ly in labelled):
-            labelled.append((x, y))
-            ax.annotate(s.step[:24], (s.determinism, s.failure_rate), fontsize=7, color=INK,
-                        xytext=(4, 3), textcoords="offset points")  # fmt: skip
-    ax.set_xlim(-0.02, 1.02)
-    ax.set_ylim(bottom=0, top=top_failure * 1.25)
-    ax.set_xlabel("determinism", fontsize=8, color=INK)
+    points = [(s.determinism, s.failure_rate) for s in steps]
+    groups = _clusters(points, 0.03, top_failure * 0.05)
+    fig, ax = _figure(7.5, 3.4 + 0.16 * ((len(steps) + 2) // 3))
+    ax.axvspan(replace_at, 1.06, color=COLOURS["replace"], alpha=0.12, linewidth=0)
+    ax.text(replace_at - 0.01, 0.98, "code can take over →", transform=ax.get_xaxis_transform(),
+            fontsize=7, color=COLOURS["replace"], va="top", ha="right")  # fmt: skip
+    biggest = max((s.cost_usd or 0.0 for s in steps), default=0.0) or 1.0
+    for group in groups:
+        members = [steps[i] for i in group]
+        x, y = points[group[0]]
+        cost = sum(s.cost_usd or 0.0 for s in members)
+        lead = members[0].recommendation.action
+        size = 30 + 400 * min(1.0, cost / biggest)
+        ax.scatter([x], [y], s=size, color=COLOURS.get(lead), alpha=0.75, edgecolors="white",
+                   linewidths=0.5, clip_on=False, zorder=3)  # fmt: skip
+        numbers = ",".join(str(i + 1) for i in group)
+        ax.annotate(numbers, (x, y), fontsize=7, color=INK, xytext=(6, 4),
+                    textcoords="offset points", annotation_clip=False)  # fmt: skip
+    ax.set_xlim(-0.04, 1.06)
+    ax.set_ylim(bottom=-top_failure * 0.06, top=top_failure * 1.25)
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}" if v >= 0 else "")
+    ax.set_xlabel("determinism (same input, same output)", fontsize=8, color=INK)
     ax.set_ylabel("failure rate", fontsize=8, color=INK)
+    if steps:
+        key = [f"{i + 1} {_short(s.step, 24)}: {s.recommendation.action or '-'}"
+               for i, s in enumerate(steps)]  # fmt: skip
+        rows = [key[i : i + 3] for i in range(0, len(key), 3)]
+        text = "\n".join("  ".join(f"{cell:<38}" for cell in row).rstrip() for row in rows)
+        fig.text(0.01, 0.01, text, fontsize=7, color=INK, family="monospace", va="bottom")
+        bottom = 0.16 * len(rows) / fig.get_figheight() + 0.03  # room for the key
+        fig.get_layout_engine().set(rect=(0, bottom, 1, 1 - bottom))
+    else:
+        ax.text(0.5, 0.5, "no AI step", ha="center", va="center", transform=ax.transAxes)
     return fig
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Sequence
 from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
@@ -136,22 +137,22 @@ def record(
 
 
 def load(
-    db: str | os.PathLike[str] | None = None, *, workflow: str | None = None
+    db: str | os.PathLike[str] | None = None, *, workflow: str | Sequence[str] | None = None
 ) -> list[dict[str, Any]]:
-    """Snapshots, oldest first, in the contract's shape."""
+    """Snapshots, oldest first, in the contract's shape; `workflow`: glob pattern(s), as
+    --workflow everywhere (solidify/globs.py)."""
+    from solidify.globs import matches
+
+    patterns = [workflow] if isinstance(workflow, str) else list(workflow or ())
     path = resolve(db)
     query = (
         "SELECT recorded_at, workflow, runs, cost_usd, cost_per_run_usd, ai_execution_share,"
         " replaceable_cost_share, maturity_level, maturity_name, steps_by_recommendation"
         " FROM snapshots"
     )
-    args: tuple[Any, ...] = ()
-    if workflow:
-        query += " WHERE workflow = ?"
-        args = (workflow,)
     query += " ORDER BY recorded_at, id"
     with closing(connect(path, create=False)) as conn:
-        rows = conn.execute(query, args).fetchall()
+        rows = [r for r in conn.execute(query).fetchall() if matches(r[1], patterns)]
     return [
         {
             "recorded_at": r[0],

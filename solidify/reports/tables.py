@@ -139,3 +139,32 @@ def workflow_markdown(
         )
     lines.append("")
     return lines
+
+
+def rows_to_csv(rows: list[dict[str, object]]) -> str:
+    """Any command's items as CSV, one row each (columns from the first item)."""
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def rows_to_markdown(rows: list[dict[str, object]]) -> str:
+    """Any command's items as a Markdown table."""
+    if not rows:
+        return "_nothing to show_\n"
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(md_escape(_cell(row.get(c))) for c in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

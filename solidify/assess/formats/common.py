@@ -192,3 +192,50 @@ def _type_name(value: Any) -> str:
     names = {str: "a string", int: "a number", float: "a number", bool: "a boolean",
              list: "an array", type(None): "null"}  # fmt: skip
     return names.get(type(value), type(value).__name__)
+
+
+# Event-style frameworks (BeeAI) log one call as spans named after its events.
+_EVENT = re.compile(r"^(?P<base>.+)\.(?:start|success|finish|error|end|new_token|partial_update)$")
+_TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+
+
+def fold_events(records: Iterable[Any]) -> Iterator[Any]:
+    """Spans that are events of one call (`chat.start`, `chat.success`, `chat.finish` under
+    the same parent, in the same run) become that one call: its first start, last end, the
+    largest token counts any event carries, the last output, and an error if one failed."""
+    calls: dict[tuple[Any, ...], dict[str, Any]] = {}
+    order: list[Any] = []
+    for record in records:
+        match = _EVENT.match(str(record.get("step", ""))) if isinstance(record, dict) else None
+        if match is None:
+            order.append(record)
+            continue
+        key = (record.get("workflow"), record.get("run_id"), record.get("parent_id"),
+               match.group("base"))  # fmt: skip
+        call = calls.get(key)
+        if call is None:
+            call = calls[key] = {**record, "step": match.group("base")}
+            order.append(call)
+            continue
+        for name in _TOKENS:
+            if record.get(name) is not None:
+                call[name] = max(call.get(name) or 0, record[name])
+        if record.get("started_at") and (
+            not call.get("started_at") or record["started_at"] < call["started_at"]
+        ):
+            call["started_at"] = record["started_at"]
+        if record.get("ended_at") and (
+            not call.get("ended_at") or record["ended_at"] > call["ended_at"]
+        ):
+            call["ended_at"] = record["ended_at"]
+        for name in ("model", "provider", "input", "cost_usd"):
+            if call.get(name) is None and record.get(name) is not None:
+                call[name] = record[name]
+        if record.get("output") is not None:
+            call["output"] = record["output"]
+        if record.get("kind") in ("llm", "agent", "tool") and call.get("kind") == "code":
+            call["kind"] = record["kind"]
+        if record.get("status") not in (None, "ok"):
+            call["status"], call["error"] = record["status"], record.get("error")
+            call.pop("output", None)
+    yield from order

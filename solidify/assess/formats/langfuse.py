@@ -17,6 +17,7 @@ from solidify.assess.formats.common import (
     decode,
     each,
     first,
+    fold_events,
     integer,
     iso,
     number,
@@ -102,10 +103,17 @@ def _step(observation: dict[str, Any], kind: str) -> str:
 def observation_records(
     observations: Iterable[dict[str, Any]], workflow: str | None, run_id: str | None
 ) -> Iterator[dict[str, Any]]:
-    yield from each(observations, lambda o: [_observation(o, workflow, run_id)], "observation")
+    yield from fold_events(each(observations, lambda o: _observation(o, workflow, run_id),
+                                "observation"))  # fmt: skip
 
 
-def _observation(o: dict[str, Any], workflow: str | None, run_id: str | None) -> dict[str, Any]:
+def _observation(
+    o: dict[str, Any], workflow: str | None, run_id: str | None
+) -> list[dict[str, Any]]:
+    if str(o.get("type") or "").upper() == "EVENT" and first(
+        o, "parentObservationId", "parent_observation_id"
+    ):
+        return []  # a point in time of its parent's call, not a step of its own
     kind = _kind(o)
     level = str(first(o, "level") or "DEFAULT").upper()
     failed = level == "ERROR"
@@ -133,7 +141,7 @@ def _observation(o: dict[str, Any], workflow: str | None, run_id: str | None) ->
     record.update(usage(first(o, "usageDetails", "usage_details")))
     if record.get("input_tokens") or record.get("output_tokens"):
         record["cost_usd"] = number(total_cost)
-    return {k: v for k, v in record.items() if v is not None}
+    return [{k: v for k, v in record.items() if v is not None}]
 
 
 def _message(o: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ from solidify.assess.formats.common import (
     objects,
     provider_name,
     stable_name,
+    stable_workflow,
 )
 
 KINDS = {"llm": "llm", "embedding": "llm", "tool": "tool", "chain": "code", "retriever": "code",
@@ -73,10 +74,14 @@ def run_records(runs: Iterable[dict[str, Any]], default_workflow: str) -> Iterat
     runs = list(runs)
     # Child runs often leave the project out: they belong to their trace's project.
     projects = {
-        str(first(run, "trace_id", "id")): first(run, "session_name", "project_name")
-        for run in objects(runs)
-        if first(run, "session_name", "project_name")
+        str(first(run, "trace_id", "id")): _project(run) for run in objects(runs) if _project(run)
     }
+    # Without a project of its own, a trace is named after its root run (`default` is the
+    # project LangSmith files every run under when none is set: no workflow name).
+    for run in objects(runs):
+        trace = str(first(run, "trace_id", "id"))
+        if trace not in projects and not run.get("parent_run_id") and run.get("name"):
+            projects[trace] = stable_workflow(stable_name(run.get("name"), default=""))
     seen: set[str] = set()
 
     def read(run: dict[str, Any]) -> list[dict[str, Any]]:
@@ -97,25 +102,24 @@ def _run_record(
     metadata = extra.get("metadata") if isinstance(extra, dict) else {}
     metadata = metadata if isinstance(metadata, dict) else {}
     error = run.get("error")
+    kind = KINDS.get(str(run.get("run_type") or "chain"), "code")
     model = first(metadata, "ls_model_name") or (
         outputs.get("model") if isinstance(outputs, dict) else None
     )
     record = {
         "workflow": str(
-            first(run, "session_name", "project_name")
-            or projects.get(str(first(run, "trace_id", "id")))
-            or default_workflow
+            _project(run) or projects.get(str(first(run, "trace_id", "id"))) or default_workflow
         ),
         "run_id": str(first(run, "trace_id", "id") or "unknown-trace"),
         "step": stable_name(run.get("name"), default=str(run.get("run_type") or "run")),
-        "kind": KINDS.get(str(run.get("run_type") or "chain"), "code"),
+        "kind": kind,
         "status": "error" if error else "ok",
         "started_at": iso(run.get("start_time")),
         "ended_at": iso(run.get("end_time")),
         "model": str(model) if model else None,
         "provider": provider_name(metadata.get("ls_provider")),
         "input": decode(run.get("inputs")),
-        "output": None if error else outputs,
+        "output": None if error else (answer(outputs) if kind == "llm" else outputs),
         "error": str(error) if error else None,
         "step_id": run_id or None,
         "parent_id": run.get("parent_run_id"),
@@ -123,6 +127,30 @@ def _run_record(
     record.update(_usage(run, outputs))
     record["cost_usd"] = number(run.get("total_cost"))
     return {k: v for k, v in record.items() if v is not None}
+
+
+def _project(run: dict[str, Any]) -> str | None:
+    name = stable_workflow(first(run, "session_name", "project_name"))
+    return None if name == "default" else name
+
+
+def answer(outputs: Any) -> Any:
+    """What the model answered, out of the API response a wrapper logs whole (OpenAI
+    `choices`, LangChain `generations`): its text, or its message when it calls tools."""
+    if not isinstance(outputs, dict):
+        return outputs
+    choices = outputs.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        message = choices[0].get("message")
+        if isinstance(message, dict):
+            text = message.get("content")
+            return text if isinstance(text, str) and not message.get("tool_calls") else message
+    generations = outputs.get("generations")
+    if isinstance(generations, list) and generations:
+        top = generations[0][0] if isinstance(generations[0], list) else generations[0]
+        if isinstance(top, dict) and isinstance(top.get("text"), str) and top["text"]:
+            return top["text"]
+    return outputs
 
 
 def is_run(record: Any) -> bool:

@@ -17,6 +17,7 @@ from solidify.assess.formats.common import (
     decode,
     each,
     first,
+    fold_events,
     integer,
     iso,
     number,
@@ -258,9 +259,10 @@ def otlp_records(doc: dict[str, Any], default_workflow: str) -> Iterator[dict[st
         )
         for scope in objects(scopes):
             spans = scope.get("spans")
-            yield from each(spans if isinstance(spans, list) else [],
-                            lambda span, r=resource: [_otlp_span(span, r, default_workflow)],
-                            "span")  # fmt: skip
+            yield from fold_events(each(
+                spans if isinstance(spans, list) else [],
+                lambda span, r=resource: [_otlp_span(span, r, default_workflow)], "span",
+            ))  # fmt: skip
 
 
 def _otlp_span(span: dict[str, Any], resource: dict[str, Any], default: str) -> dict[str, Any]:
@@ -279,7 +281,7 @@ def _otlp_span(span: dict[str, Any], resource: dict[str, Any], default: str) -> 
 def dump_records(spans: list[dict[str, Any]], default_workflow: str) -> Iterator[dict[str, Any]]:
     """SDK span dumps: JS ReadableSpan (spanContext, [s, ns] times), Python's
     ConsoleSpanExporter and Phoenix/OpenInference exports (context, parent_id, ISO times)."""
-    yield from each(spans, lambda span: [_dumped_span(span, default_workflow)], "span")
+    yield from fold_events(each(spans, lambda span: [_dumped_span(span, default_workflow)], "span"))
 
 
 def _dumped_span(span: dict[str, Any], default_workflow: str) -> dict[str, Any]:

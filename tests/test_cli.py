@@ -1,0 +1,97 @@
+"""The command line's edge: one --format, one glob semantics, exit codes from the enum, and
+docs generated from --help."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from cogapp import Cog
+
+from solidify import errors
+from solidify.cli import OUTPUT_FORMATS, cli
+from solidify.errors import ExitStatus
+from tests.conftest import ROOT, record, write_jsonl
+
+RESULT_COMMANDS = ("assess", "verify", "history")
+
+
+def test_every_command_that_writes_results_has_the_same_format_choices() -> None:
+    for name in RESULT_COMMANDS:
+        option = next(p for p in cli.commands[name].params if p.name == "fmt")
+        assert tuple(option.type.choices) == OUTPUT_FORMATS, name
+        assert option.default == "text"
+
+
+def test_every_command_and_option_is_documented() -> None:
+    page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    for name, command in cli.commands.items():
+        assert command.help and f"## solidify {name}" in page, name
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"{name} {param.opts} has no help"
+                assert all(opt in page for opt in param.opts), (name, param.opts)
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/cli.md"])
+def test_generated_docs_are_current(page: str) -> None:
+    # cog --check: the page holds exactly what its generator writes (exit codes, --help).
+    assert Cog().main(["cog", "--check", str(ROOT / page)]) == 0, f"run: cog -r {page}"
+
+
+def test_error_exit_codes_are_the_enum() -> None:
+    assert errors.InputError("x").exit_code is ExitStatus.BAD_INPUT
+    assert errors.OutputError("x").exit_code is ExitStatus.OUTPUT_REFUSED
+    assert errors.GateFailed("x").exit_code is ExitStatus.GATE_FAILED
+    assert errors.LLMError("x").exit_code is ExitStatus.MODEL_API
+    assert [s.value for s in ExitStatus] == [0, 1, 2, 3, 4, 5]
+
+
+def test_selection_help_says_what_the_command_does() -> None:
+    step = next(p for p in cli.commands["migrate"].params if p.name == "steps")
+    assert step.help.startswith("Only migrate steps")
+
+
+def _log(tmp_path: Path) -> Path:
+    names = ("release-a", "release-b", "other")
+    rows = [record(workflow=w, run_id=f"r{i}", step=s, output=i)
+            for w in names for s in ("s1", "s2") for i in range(2)]  # fmt: skip
+    return write_jsonl(tmp_path / "log.jsonl", rows)
+
+
+def test_history_workflow_is_a_glob_like_everywhere(tmp_path: Path, runner) -> None:
+    db = str(tmp_path / "h.db")
+    log = str(_log(tmp_path))
+    assert runner.invoke(cli, ["assess", log, "--record", "--db", db]).exit_code == 0
+    shown = runner.invoke(cli, ["history", "--db", db, "--workflow", "release-*",
+                                "--format", "json"])  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    assert sorted(e["workflow"] for e in json.loads(shown.stdout)) == ["release-a", "release-b"]
+    as_csv = runner.invoke(cli, ["history", "--db", db, "--format", "csv"])
+    assert as_csv.stdout.splitlines()[0].startswith("recorded_at,workflow,runs")
+    assert len(as_csv.stdout.splitlines()) == 4
+    as_md = runner.invoke(cli, ["history", "--db", db, "--workflow", "other", "--format",
+                                "markdown"])  # fmt: skip
+    assert as_md.stdout.count("| other |") == 1
+
+
+def test_assess_selection_and_formats(tmp_path: Path, runner) -> None:
+    log = str(_log(tmp_path))
+    shown = runner.invoke(cli, ["assess", log, "--workflow", "release-*", "--step", "s2",
+                                "--format", "csv"])  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert [line.split(",")[:2] for line in lines[1:]] == [["release-a", "s2"], ["release-b", "s2"]]
+
+
+def test_verify_takes_the_same_selection_options(tmp_path: Path, runner) -> None:
+    log = str(_log(tmp_path))
+    missing = runner.invoke(cli, ["verify", str(tmp_path), log, "--workflow", "nothing-*"])
+    assert missing.exit_code == ExitStatus.BAD_INPUT
+    assert "no step of these logs matches nothing-*" in missing.stderr
+    bad_config = tmp_path / "bad.yaml"
+    bad_config.write_text("prices: [", encoding="utf-8")
+    refused = runner.invoke(cli, ["verify", str(tmp_path), log, "--config", str(bad_config)])
+    assert refused.exit_code == ExitStatus.BAD_INPUT
