@@ -4,6 +4,7 @@ page asks for nothing over the network. (.ci/run installs Debian's chromium.)"""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,7 +14,9 @@ import pytest
 from matplotlib.image import imread
 
 from solidify.cli import cli
-from tests.conftest import SAMPLES
+from tests.conftest import ROOT, SAMPLES
+
+SCREENSHOT = ROOT / "docs" / "images" / "report.png"
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
@@ -58,6 +61,11 @@ def test_the_report_renders_offline_without_errors(tmp_path: Path, runner) -> No
     pixels, console, requested = open_page(report, tmp_path)
     assert requested == []
     assert console == []
+    if os.environ.get("SOLIDIFY_UPDATE_SCREENSHOT"):
+        # docs/images/report.png is this very screenshot: refresh it after changing reports.
+        shutil.copyfile(tmp_path / "shot.png", SCREENSHOT)
+    kept = imread(SCREENSHOT)
+    assert kept.shape[:2] == pixels.shape[:2]  # taken the same way: same window
     ink = pixels[..., :3].mean(axis=2) < 0.9  # anything darker than near-white
     assert ink.mean() > 0.03  # text and charts, not a blank page
     assert pixels[..., :3].std() > 0.1

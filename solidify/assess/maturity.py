@@ -16,6 +16,7 @@ import pandas as pd
 from solidify.assess.config import Thresholds
 from solidify.assess.metrics import fold_calls
 from solidify.assess.model import Maturity, NextStep, StepAssessment
+from solidify.assess.words import how_sure, what_code_does
 
 AI_KINDS = ("llm", "agent")
 VALIDATION_NAME = re.compile(r"valid|verif|check|guard|schema|assert", re.IGNORECASE)
@@ -246,15 +247,21 @@ def next_steps(
     )
     for s in by_value:
         rec = s.recommendation
-        if rec.action == "replace" and level <= 3:
-            text = f"Replace {s.step} with code ({s.synthesis.strategy}): {s.synthesis.description}"
+        program = None
+        if rec.action == "replace" and level <= 3 and s.synthesis is not None:
+            # Plain words for the reader; the program itself one click away (`program`).
+            text = (
+                f"Replace {s.step} with code that {what_code_does(s.synthesis)}: "
+                f"{how_sure(s.synthesis)}"
+            )
+            program = s.synthesis.description
         elif rec.action == "harden" and level <= 3:
             text = f"Harden {s.step}: {rec.reasons[0]}"
         elif rec.action in ("cache", "downgrade"):
             text = f"{rec.action.capitalize()} {s.step}: {rec.reasons[0]}"
         else:
             continue
-        out.append(NextStep(rec.action, text, s.step, rec.savings.per_month_usd))
+        out.append(NextStep(rec.action, text, s.step, rec.savings.per_month_usd, program))
     for s in steps:
         if s.relays_tool and level <= 2:
             out.append(NextStep(

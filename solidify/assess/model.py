@@ -132,6 +132,7 @@ class NextStep:
     text: str
     step: str | None = None
     savings_per_month_usd: float | None = None
+    program: str | None = None  # for engineers: the code the text describes in words
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,6 +140,7 @@ class NextStep:
             "step": self.step,
             "text": self.text,
             "savings_per_month_usd": _num(self.savings_per_month_usd, 4),
+            "program": self.program,
         }
 
 

@@ -135,7 +135,8 @@ def failure_vs_determinism(w: WorkflowAssessment, replace_at: float = 0.95) -> F
         ax.scatter([x], [y], s=size, color=COLOURS.get(lead), alpha=0.75, edgecolors="white",
                    linewidths=0.5, clip_on=False, zorder=3)  # fmt: skip
         numbers = ",".join(str(i + 1) for i in group)
-        ax.annotate(numbers, (x, y), fontsize=7, color=INK, xytext=(6, 4),
+        radius = size**0.5 / 2  # points: the label starts beside the marker, not on it
+        ax.annotate(numbers, (x, y), fontsize=7, color=INK, xytext=(radius + 2, radius / 2),
                     textcoords="offset points", annotation_clip=False)  # fmt: skip
     ax.set_xlim(-0.04, 1.06)
     ax.set_ylim(bottom=-top_failure * 0.06, top=top_failure * 1.25)

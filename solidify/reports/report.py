@@ -11,15 +11,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from solidify.assess.model import STAGE_NAMES, Assessment, WorkflowAssessment
 from solidify.assess.trends import Period
 from solidify.errors import OutputError
 from solidify.io import atomic_write, check_writable
-from solidify.reports import charts
+from solidify.reports import charts, figures
 from solidify.reports.tables import to_markdown
 from solidify.reports.text import money, pct
+
+if TYPE_CHECKING:
+    from markupsafe import Markup
 
 FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown"}
 
@@ -106,13 +109,16 @@ def _context(data: ReportData, svgs: dict[str, list[dict[str, str]]]) -> dict[st
         workflows.append({
             "name": w.workflow, "level": m.level, "stage": m.name, "runs": w.runs,
             "cost": money(w.cost_usd), "cost_per_run": money(w.cost_per_run),
-            "failure_rate": pct(w.failure_rate), "ai_share": pct(w.ai_execution_share),
+            "failure_rate": pct(figures.failed_share(w)),
+            "malformed": pct(figures.malformed_share(w)),
+            "ai_share": pct(w.ai_execution_share),
             "replaceable": pct(w.replaceable_cost_share),
             "savings": money(w.savings_per_month, unknown="—"),
+            "window": figures.all_logs(w), "stage_window": figures.stage_window(w),
             "reasons": m.reasons,
             "next_title": f"To reach stage {m.level + 1}" if m.level < 4 else "Further savings",
             "next_steps": [
-                {"text": n.text, "saves": money(n.savings_per_month_usd)
+                {"text": n.text, "program": n.program, "saves": money(n.savings_per_month_usd)
                  if n.savings_per_month_usd else ""}
                 for n in m.next_steps
             ],
@@ -139,6 +145,7 @@ def _context(data: ReportData, svgs: dict[str, list[dict[str, str]]]) -> dict[st
         "sources": data.sources or ["the given logs"],
         "by": data.by,
         "warnings": data.assessment.warnings,
+        "definitions": figures.DEFINITIONS,
     }
 
 
@@ -155,7 +162,20 @@ def render_html(data: ReportData) -> str:
         resources.files("solidify.reports").joinpath("templates/report.html.j2").read_text("utf-8")
     )
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    environment.filters["code_spans"] = code_spans
     return environment.from_string(template_text).render(**_context(data, svgs))
+
+
+def code_spans(text: str) -> Markup:
+    """Text with `backticked` parts as <code>, everything escaped: no literal backticks."""
+    import re
+
+    from markupsafe import Markup, escape
+
+    parts = re.split(r"`([^`]+)`", str(text))
+    return Markup("").join(
+        Markup("<code>{}</code>").format(p) if i % 2 else escape(p) for i, p in enumerate(parts)
+    )
 
 
 def write_report(
@@ -177,7 +197,8 @@ def write_report(
             name = f"{folder_name}/{stem}-{key}.png"
             images.setdefault(w.workflow, []).append(name)
             files.append((path.parent / name, charts.to_png(fig)))
-    text = to_markdown(data.assessment, charts=images)
+    periods = {w.workflow: data.periods_of(w.workflow) for w in data.assessment.workflows}
+    text = to_markdown(data.assessment, charts=images, periods=periods, by=data.by)
     for target in [path, *(p for p, _ in files)]:
         check_writable(target, force=force)
     written = [atomic_write(p, lambda f, b=b: f.write(b), force=force, binary=True)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 
-from solidify.assess.model import Assessment, StepAssessment, WorkflowAssessment
+from solidify.assess.model import STAGE_NAMES, Assessment, StepAssessment, WorkflowAssessment
+from solidify.assess.trends import Period
+from solidify.reports import figures
 from solidify.reports.jsonout import dumps
 from solidify.reports.text import money, pct
 
@@ -81,8 +84,15 @@ def md_escape(text: str) -> str:
     )
 
 
-def to_markdown(assessment: Assessment, *, charts: dict[str, list[str]] | None = None) -> str:
-    """Markdown; `charts` maps a workflow to relative image paths placed under its heading."""
+def to_markdown(
+    assessment: Assessment,
+    *,
+    charts: dict[str, list[str]] | None = None,
+    periods: dict[str, list[Period]] | None = None,
+    by: str = "month",
+) -> str:
+    """Markdown; `charts` maps a workflow to relative image paths placed under its heading,
+    `periods` to its trend table."""
     lines = ["# solidify assessment", ""]
     if assessment.warnings:
         lines += [f"> warning: {md_escape(w)}" for w in assessment.warnings] + [""]
@@ -90,7 +100,34 @@ def to_markdown(assessment: Assessment, *, charts: dict[str, list[str]] | None =
         lines += workflow_markdown(
             w, assessment.visible_steps(w), (charts or {}).get(w.workflow, [])
         )
+        lines += trends_markdown((periods or {}).get(w.workflow, []), by)
+    if assessment.workflows:
+        lines += ["## How each figure is counted", ""]
+        lines += [f"- **{name}**: {meaning}" for name, meaning in figures.DEFINITIONS] + [""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def trends_markdown(periods: list[Period], by: str) -> list[str]:
+    """The workflow's figures per period, counted as the headline counts them."""
+    if not periods:
+        return []
+    lines = [f"### By {by}", "",
+             "| period | runs | cost per run | failure rate | AI share | stage |",
+             "|---|---:|---:|---:|---:|---|"]  # fmt: skip
+    for p in periods:
+        lines.append(
+            f"| {p.start} | {p.runs} | {money(p.cost_per_run_usd)} | {pct(p.failure_rate)} | "
+            f"{pct(p.ai_execution_share)} | {p.stage} {STAGE_NAMES[p.stage]} |"
+        )
+    return [*lines, ""]
+
+
+def md_text(text: str) -> str:
+    """Prose for Markdown: `code spans` kept as code, the rest escaped."""
+    import re
+
+    parts = re.split(r"(`[^`]+`)", str(text))
+    return "".join(p if i % 2 else md_escape(p) for i, p in enumerate(parts))
 
 
 def workflow_markdown(
@@ -101,11 +138,16 @@ def workflow_markdown(
         f"## {md_escape(w.workflow)}",
         "",
         f"**Stage {m.level} of 4: {m.name}** · {w.runs} runs · {money(w.cost_usd)} "
-        f"({money(w.cost_per_run)} per run) · failure rate {pct(w.failure_rate)}"
+        f"({money(w.cost_per_run)} per run) · failure rate {pct(figures.failed_share(w))}"
+        f" · malformed outputs {pct(figures.malformed_share(w))}"
+        f" · AI share {pct(w.ai_execution_share)}"
         + (f" · saves up to {money(w.savings_per_month)}/month" if w.savings_per_month else ""),
         "",
+        f"_These figures cover {figures.all_logs(w)}; the stage is measured on "
+        f"{figures.stage_window(w)}._",
+        "",
     ]
-    lines += [f"- {md_escape(r)}" for r in m.reasons] + [""]
+    lines += [f"- {md_text(r)}" for r in m.reasons] + [""]
     if m.next_steps:
         lines.append(f"### To reach stage {m.level + 1}" if m.level < 4 else "### Further savings")
         lines.append("")
@@ -115,12 +157,17 @@ def workflow_markdown(
                 if step.savings_per_month_usd
                 else ""
             )
-            lines.append(f"{i}. {md_escape(step.text)}{saves}")
+            lines.append(f"{i}. {md_text(step.text)}{saves}")
+            if step.program:
+                # The program one click away for engineers (GitHub and most viewers fold it).
+                lines.append(f"   <details><summary>the code</summary>"
+                             f"<code>{html.escape(step.program)}</code></details>")  # fmt: skip
         lines.append("")
     for image in images:
         lines += [f"![{md_escape(image)}]({image})", ""]
     lines += [
-        "| step | kind | executions | cost | share | failure | determinism | recommendation "
+        "| step | kind | executions | cost | share | failed or malformed | determinism "
+        "| recommendation "
         "| saves/month | evidence |",
         "|---|---|---:|---:|---:|---:|---:|---|---:|---|",
     ]
