@@ -74,7 +74,7 @@ def _mutate(doc: Any, place: tuple, action: str, value: Any) -> Any:
 
 @needs_corpus
 @pytest.mark.parametrize("source", FILES, ids=lambda p: p.name)
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_mutated_corpus_files_give_one_line_errors_or_skips(source: Path, data) -> None:
     docs, lines = _documents(source)

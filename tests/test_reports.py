@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -151,17 +149,33 @@ def test_history_without_a_database(tmp_path: Path, runner) -> None:
     assert empty.exit_code == 0 and json.loads(empty.stdout) == []
 
 
+def _record_in_a_process(log: str, db: str) -> None:
+    from solidify.assess.assessment import assess
+    from solidify.assess.ingest import read_logs
+    from solidify.reports import history
+
+    history.record(assess(read_logs([log]).table), db, sources=[log])
+
+
 def test_concurrent_records_lose_nothing(tmp_path: Path) -> None:
-    db = tmp_path / "history.db"
-    log = str(SAMPLES / "invoice-intake.csv")
-    command = [sys.executable, "-m", "solidify", "assess", log, "--record", "--db", str(db),
-               "--format", "json"]  # fmt: skip
-    processes = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    import multiprocessing
+
+    db = str(tmp_path / "history.db")
+    rows = [{"workflow": w, "run_id": f"r{i}", "step": "s", "output": i}
+            for w in ("a", "b") for i in range(5)]  # fmt: skip
+    log = tmp_path / "log.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    # Four processes (forked: the modules are loaded already) write to one database at once.
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=_record_in_a_process, args=(str(log), db))
                  for _ in range(4)]  # fmt: skip
     for p in processes:
-        assert p.wait(timeout=300) == 0, p.stderr.read()
+        p.start()
+    for p in processes:
+        p.join(timeout=120)
+        assert p.exitcode == 0
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT count(*) FROM snapshots").fetchone()[0] == 4
+        assert conn.execute("SELECT count(*) FROM snapshots").fetchone()[0] == 8
 
 
 def test_old_schemas_are_migrated_and_newer_ones_refused(tmp_path: Path) -> None:
