@@ -75,6 +75,9 @@ def run_records(runs: Iterable[dict[str, Any]], default_workflow: str) -> Iterat
         for run in runs
         if first(run, "session_name", "project_name")
     }
+    # An LLM run under a chain (or a prompt run) was rendered from the chain's inputs:
+    # those are the template's variables.
+    by_id = {str(run.get("id")): run for run in runs if run.get("id")}
     seen: set[str] = set()
     for run in runs:
         run_id = str(run.get("id") or "")
@@ -111,6 +114,15 @@ def run_records(runs: Iterable[dict[str, Any]], default_workflow: str) -> Iterat
         }
         record.update(_usage(run, outputs))
         record["cost_usd"] = number(run.get("total_cost"))
+        parent = by_id.get(str(run.get("parent_run_id")))
+        if (
+            run.get("run_type") == "llm"
+            and parent
+            and parent.get("run_type") in ("chain", "prompt")
+        ):
+            variables = decode(parent.get("inputs"))
+            if isinstance(variables, dict) and variables:
+                record["prompt_variables"] = variables
         yield {k: v for k, v in record.items() if v is not None}
 
 
