@@ -21,6 +21,7 @@ from solidify.assess.synthesis.engine import (
     TIME_LIMIT,
     Synthesis,
     fit_and_measure,
+    split,
     wilson_lower,
 )
 from solidify.assess.synthesis.program import Node, describe, to_dict
@@ -34,6 +35,7 @@ class PromptSynthesis(Synthesis):
     """A synthesis on a prompt-form step: one program per prompt version, on its slots."""
 
     form: PromptForm | None = None
+    decompose_seconds: float = 0.0  # learning the form and reading every example with it
     programs: list[Node | None] = field(default_factory=list)  # one per version
     version_results: list[dict[str, Any]] = field(default_factory=list)
 
@@ -61,6 +63,7 @@ class PromptSynthesis(Synthesis):
                     )
                 ],
                 "notes": self.form.notes,
+                "decompose_seconds": round(self.decompose_seconds, 4),
             }
         return out
 
@@ -69,10 +72,12 @@ def _dump(value: Any) -> str:
     return orjson.dumps(value, option=_SORTED).decode()
 
 
-def _read(form: PromptForm, x: Any, y: Any) -> tuple[int, tuple[str, str]] | None:
+def _read(
+    form: PromptForm, x: Any, y: Any, text: str | None = None
+) -> tuple[int, tuple[str, str]] | None:
     """(version, (slots, value) as JSON text), or None when the example cannot be read."""
     try:
-        read = form.read(x, y)
+        read = form.read(x, y, text)
         return None if read is None else (read[0], (_dump(read[1]), _dump(read[2])))
     except _UNREADABLE:  # e.g. text that is not valid Unicode
         return None
@@ -89,6 +94,7 @@ def fit(
     started = time.perf_counter() if started is None else started
     if len(train_text) < MIN_TRAIN or len(held_text) < MIN_HELDOUT:
         return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started)
+    began = time.perf_counter()
     train = [(orjson.loads(i), orjson.loads(o)) for i, o in train_text]
     try:
         form = learn_form([x for x, _ in train], [y for _, y in train])
@@ -98,7 +104,14 @@ def fit(
         return found
     if form is None:
         return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started)
-    return _fit_form(form, train, held_text, time_limit=time_limit, started=started)
+    return _fit_form(form, train, held_text, time_limit=time_limit, started=started, began=began)
+
+
+def synthesize(pairs: list[tuple[str, str]], *, time_limit: float = TIME_LIMIT) -> Synthesis:
+    """`engine.synthesize` with decomposition in front: sample, split, decompose, search."""
+    started = time.perf_counter()
+    train, held = split(pairs)
+    return fit(train, held, time_limit=time_limit, started=started)
 
 
 def _fit_form(
@@ -108,13 +121,15 @@ def _fit_form(
     *,
     time_limit: float,
     started: float,
+    began: float,
 ) -> PromptSynthesis:
     n = len(form.versions)
     train_by: list[list[tuple[str, str]]] = [[] for _ in range(n)]
     held_by: list[list[tuple[str, str]]] = [[] for _ in range(n)]
     unread_train = unread_held = 0
-    for x, y in train:
-        read = _read(form, x, y)
+    texts, form.texts = form.texts or [None] * len(train), None
+    for (x, y), text in zip(train, texts, strict=True):
+        read = _read(form, x, y, text)
         if read is None:
             unread_train += 1
         else:
@@ -125,6 +140,7 @@ def _fit_form(
             unread_held += 1
         else:
             held_by[read[0]].append(read[1])
+    decomposed = time.perf_counter() - began
     results = [
         fit_and_measure(t, h, time_limit=time_limit / n)
         for t, h in zip(train_by, held_by, strict=True)
@@ -141,6 +157,7 @@ def _fit_form(
         confidence=wilson_lower(hits, len(held_text)),
         counterexamples=results[main].counterexamples,
         form=form,
+        decompose_seconds=decomposed,
         programs=[r.program for r in results],
         version_results=[
             {

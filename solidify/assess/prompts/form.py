@@ -11,8 +11,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from solidify.assess.prompts.formats import learn_format
-from solidify.assess.prompts.runtime import _MESSAGE_MARK, _ROLE_MARK, parse_output, prompt_slots
+from solidify.assess.prompts.formats import learn_format, structured
+from solidify.assess.prompts.runtime import (
+    _MESSAGE_MARK,
+    _ROLE_MARK,
+    parse_output,
+    prompt_slots,
+    text_slots,
+)
 from solidify.assess.prompts.runtime import prompt_text as _prompt_text
 from solidify.assess.prompts.template import infer
 
@@ -41,13 +47,20 @@ class PromptForm:
     versions: list[Version]
     notes: list[str] = field(default_factory=list)
 
-    def read(self, x: Any, y: Any) -> tuple[int, Any, Any] | None:
-        """(version, slot record, answer value) of one logged example; None when the
-        input fits no template or the answer is not in the version's format."""
+    texts: list[str | None] | None = field(default=None, repr=False)  # of the training inputs
+
+    def read(self, x: Any, y: Any, text: str | None = None) -> tuple[int, Any, Any] | None:
+        """(version, slot record, answer value) of one logged example (`text`: its prompt
+        text, when known); None when the input fits no template or the answer is not in
+        the version's format."""
         for n, version in enumerate(self.versions):
             slots = x
             if version.template is not None:
-                slots = prompt_slots(x, version.template)
+                slots = (
+                    text_slots(text, version.template)
+                    if text is not None
+                    else prompt_slots(x, version.template)
+                )
                 if slots is None:
                     continue
             value = y
@@ -78,33 +91,35 @@ def _version_key(text: str) -> tuple[str, ...]:
 def learn_form(inputs: list[Any], outputs: list[Any]) -> PromptForm | None:
     """The prompt form of a step's training examples; None when the step is logged as
     tidy JSON (nothing to decompose)."""
-    texts = [prompt_text(x) for x in inputs]
-    prompted = sum(t is not None for t in texts)
-    messages = sum(
-        t is not None and not isinstance(x, str) for t, x in zip(texts, inputs, strict=True)
-    )
-    fmt = learn_format(outputs)
-    if prompted < 0.9 * len(inputs) or not inputs:
+    if not inputs:
+        return None
+    if sum(prompt_text(x) is not None for x in inputs[:20]) < 0.9 * len(inputs[:20]):
         # Tidy input: only structured answers (JSON in text, messages, tool calls) are read.
+        fmt = learn_format(outputs) if structured(outputs) else None
         if fmt is not None and (fmt.get("wrap") != "none" or fmt.get("body") == "json"):
             return PromptForm([Version(None, fmt, examples=len(inputs))])
         return None
-    groups = _versions(texts)
+    texts = [prompt_text(x) for x in inputs]
+    if sum(t is not None for t in texts) < 0.9 * len(inputs):
+        return None
+    messages = any(not isinstance(x, str) for x in inputs[:20])
     versions: list[Version] = []
     notes: list[str] = []
-    for positions in groups:
+    for positions in _versions(texts):
         template, note = infer([texts[i] for i in positions if texts[i] is not None])
         if template is None:
-            if messages == 0:  # a bare text that follows no template: an ordinary input
-                return None if fmt is None or fmt.get("body") == "text" else \
-                    PromptForm([Version(None, fmt, examples=len(inputs))])  # fmt: skip
+            fmt = learn_format(outputs)
+            if not messages:  # a bare text that follows no template: an ordinary input
+                if fmt is None or fmt.get("body") == "text":
+                    return None
+                return PromptForm([Version(None, fmt, examples=len(inputs))])
             # Free text: the step is searched on its messages as logged.
             return PromptForm([Version(None, fmt, examples=len(inputs))], [note])
         version_fmt = learn_format([outputs[i] for i in positions])
         versions.append(Version(template.to_dict(), version_fmt, template.text(), len(positions)))
     if len(versions) > 1:
         notes.append(f"{len(versions)} prompt versions (templates), each searched on its own")
-    return PromptForm(versions, notes)
+    return PromptForm(versions, notes, texts=texts)
 
 
 def _versions(texts: list[str | None]) -> list[list[int]]:

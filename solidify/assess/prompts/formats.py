@@ -17,6 +17,7 @@ from typing import Any
 from solidify.assess.prompts.runtime import _NULLS, parse_output
 
 MIN_ROUND_TRIP = 0.9
+CHOOSE_ON = 200  # answers a format is chosen on (every answer is read with it later)
 _NUMBER = re.compile(r"(\D*?)(-?\d[\d,]*(?:\.(\d+))?)(\D*)")
 _BOOLS = (("yes", "no"), ("Yes", "No"), ("YES", "NO"), ("true", "false"), ("True", "False"))
 
@@ -26,6 +27,7 @@ def learn_format(outputs: list[Any]) -> dict[str, Any] | None:
     need no reading (the step's output is used as it is)."""
     if not outputs:
         return None
+    outputs = outputs[:CHOOSE_ON]
     for wrap in _wrappers(outputs):
         texts = [_text_of(o, wrap) for o in outputs]
         if wrap["wrap"] == "tool":
@@ -41,6 +43,18 @@ def learn_format(outputs: list[Any]) -> dict[str, Any] | None:
             if _share(outputs, fmt) >= MIN_ROUND_TRIP:
                 return fmt
     return None
+
+
+def structured(outputs: list[Any]) -> bool:
+    """Whether answers look wrapped or written as JSON text (a cheap look at a few)."""
+    for output in outputs[:20]:
+        if isinstance(output, dict) and output.get("role") == "assistant":
+            return True
+        if isinstance(output, list) and output and isinstance(output[0], dict):
+            return "text" in output[0]
+        if isinstance(output, str) and output.lstrip()[:1] in ("{", "[", "`"):
+            return True
+    return False
 
 
 def _share(outputs: list[Any], fmt: dict[str, Any]) -> float:
@@ -122,8 +136,7 @@ def _bodies(texts: list[str]) -> list[dict[str, Any]]:
     sample = present[0].strip()
     if sample[:1] in "{[" or sample.startswith("```"):
         out += _json_bodies(present, base)
-    number = _number_body(present)
-    if number is not None:
+    for number in _number_bodies(present):
         out.append({**base, **number})
     for words in _BOOLS:
         if all(t in words for t in present):
@@ -201,10 +214,12 @@ def _unit_like(prefix: str, suffix: str) -> bool:
     return (ok_prefix or prefix.endswith(" ")) and ok_suffix
 
 
-def _number_body(texts: list[str]) -> dict[str, Any] | None:
+def _number_bodies(texts: list[str]) -> list[dict[str, Any]]:
+    """Numbers as text: a fixed number of decimals when the answers show one, else as
+    few digits as the value needs; the unit around them; thousands separators."""
     parts = [_NUMBER.fullmatch(t) for t in texts]
     if not all(parts) or not all(_unit_like(p.group(1), p.group(4)) for p in parts if p):
-        return None
+        return []
     prefixes = Counter(p.group(1) for p in parts if p)
     suffixes = Counter(p.group(4) for p in parts if p)
     places = Counter(len(p.group(3) or "") for p in parts if p)
@@ -213,10 +228,8 @@ def _number_body(texts: list[str]) -> dict[str, Any] | None:
         body["prefix"] = prefixes.most_common(1)[0][0]
     if suffixes.most_common(1)[0][0]:
         body["suffix"] = suffixes.most_common(1)[0][0]
-    if len(places) == 1 and next(iter(places)) > 0:
-        body["decimals"] = next(iter(places))
-    elif len(places) > 1 and any(n > 0 for n in places) and len(places) <= 2 and 0 not in places:
-        body["decimals"] = max(places)
     if any("," in (p.group(2) if p else "") for p in parts):
         body["thousands"] = True
-    return body
+    common = places.most_common(1)[0][0]
+    fixed = {**body, "decimals": common} if common else None
+    return [b for b in (fixed, body) if b is not None]

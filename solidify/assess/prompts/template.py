@@ -142,6 +142,32 @@ def fixed_pieces(texts: list[str], *, merge_weak: bool = True) -> list[str] | No
     return pieces
 
 
+def _spaces_to_fixed(
+    pieces: list[str], values: list[list[str]]
+) -> tuple[list[str], list[list[str]]]:
+    """Spaces every value of a slot starts or ends with belong to the fixed text (the
+    alignment may have left them in the slot)."""
+    pieces = list(pieces)
+    for n in range(len(pieces) - 1):
+        column = [v[n] for v in values]
+        lead = min((len(c) - len(c.lstrip(" \t")) for c in column), default=0)
+        if lead and len({c[:lead] for c in column}) == 1 and all(len(c) > lead for c in column):
+            pieces[n] += column[0][:lead]
+            for v in values:
+                v[n] = v[n][lead:]
+        column = [v[n] for v in values]
+        trail = min((len(c) - len(c.rstrip(" \t")) for c in column), default=0)
+        if (
+            trail
+            and len({c[len(c) - trail :] for c in column}) == 1
+            and all(len(c) > trail for c in column)
+        ):
+            pieces[n + 1] = column[0][len(column[0]) - trail :] + pieces[n + 1]
+            for v in values:
+                v[n] = v[n][: len(v[n]) - trail]
+    return pieces, values
+
+
 def _whole_messages(pieces: list[str]) -> bool:
     """Whether every slot is a whole message of free text (nothing fixed around it)."""
     for n in range(len(pieces) - 1):
@@ -182,6 +208,7 @@ def infer(texts: list[str]) -> tuple[Template | None, str]:
             values.append(parts)
     if len(values) < MIN_FIT * len(texts):
         return None, "no slots found: the prompt does not follow one template"
+    pieces, values = _spaces_to_fixed(pieces, values)
     names: set[str] = set()
     slots = []
     for n, before in enumerate(pieces[:-1]):
