@@ -207,6 +207,20 @@ def test_messages_and_tool_calls_round_trip(outputs: list[Any]) -> None:
     assert [render_output(v, fmt) for v in values] == outputs
 
 
+def test_tool_call_ids_that_change_are_not_compared() -> None:
+    outputs = [{"role": "assistant", "content": None, "tool_calls": [{"id": f"call_{n}",
+                "type": "function", "function": {"name": "route",
+                                                 "arguments": json.dumps({"n": n})}}]}
+               for n in range(5)]  # fmt: skip
+    fmt = learn_format(outputs)
+    assert fmt is not None and fmt["any_id"] is True
+    assert [parse_output(o, fmt) for o in outputs] == [{"n": n} for n in range(5)]
+    other = json.loads(json.dumps(outputs[0]))
+    other["tool_calls"][0]["function"]["name"] = "escalate"
+    with pytest.raises(ValueError):
+        parse_output(other, fmt)
+
+
 def test_tidy_json_outputs_need_no_format() -> None:
     assert learn_format([{"a": 1}, {"a": 2}]) is None
     assert learn_form([{"country": "PL"}] * 8, ["EMEA"] * 8) is None

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from solidify.assess.prompts.form import PromptForm, learn_form
+from solidify.assess.prompts.form import PromptForm, learn_form, worth_a_look
 from solidify.assess.synthesis.engine import (
     MIN_HELDOUT,
     MIN_TRAIN,
@@ -95,6 +95,9 @@ def fit(
     if len(train_text) < MIN_TRAIN or len(held_text) < MIN_HELDOUT:
         return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started)
     began = time.perf_counter()
+    head = [(orjson.loads(i), orjson.loads(o)) for i, o in train_text[:20]]
+    if not worth_a_look([x for x, _ in head], [y for _, y in head]):
+        return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started)
     train = [(orjson.loads(i), orjson.loads(o)) for i, o in train_text]
     try:
         form = learn_form([x for x, _ in train], [y for _, y in train])

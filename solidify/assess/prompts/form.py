@@ -88,6 +88,13 @@ def _version_key(text: str) -> tuple[str, ...]:
     return (*roles, system)
 
 
+def worth_a_look(inputs: list[Any], outputs: list[Any]) -> bool:
+    """Whether a few examples look prompt-form (messages, prompt text) or answer in a
+    structured way: tidy steps skip decomposition at the cost of this look."""
+    prompted = sum(prompt_text(x) is not None for x in inputs[:20])
+    return prompted >= 0.9 * len(inputs[:20]) or structured(outputs)
+
+
 def learn_form(inputs: list[Any], outputs: list[Any]) -> PromptForm | None:
     """The prompt form of a step's training examples; None when the step is logged as
     tidy JSON (nothing to decompose)."""

@@ -34,6 +34,9 @@ def learn_format(outputs: list[Any]) -> dict[str, Any] | None:
             fmt = {**wrap, **_json_order([_tool_args(o, wrap) for o in outputs])}
             if _share(outputs, fmt) >= MIN_ROUND_TRIP:
                 return fmt
+            fmt["any_id"] = True  # ids that change with every call
+            if _share(outputs, fmt) >= MIN_ROUND_TRIP:
+                return fmt
             continue
         strings = [t for t in texts if isinstance(t, str)]
         if len(strings) < MIN_ROUND_TRIP * len(outputs):
