@@ -327,6 +327,35 @@ def test_answers_outside_the_format_count_as_misses() -> None:
     assert "counted as misses" in found.note
 
 
+def test_versions_that_differ_only_in_the_user_message_are_split() -> None:
+    rng = random.Random(9)
+    inputs, outputs = [], []
+    for n in range(120):
+        code = rng.choice(["PL", "DE", "US", "JP"])
+        user = f"Country: {code}\nWhich desk?" if n < 60 else f"Ship to (ISO code): {code}"
+        inputs.append([{"role": "system", "content": "Route orders."},
+                       {"role": "user", "content": user}])  # fmt: skip
+        outputs.append({"PL": "EMEA", "DE": "EMEA", "US": "AMER", "JP": "APAC"}[code])
+    form = learn_form(inputs, outputs)
+    assert form is not None and len(form.versions) == 2
+    assert sorted(v.template["slots"][0]["name"] for v in form.versions) == [
+        "country", "ship_to_iso_code"]  # fmt: skip
+
+
+def test_logged_versions_and_variables_are_used() -> None:
+    inputs, outputs, logged = [], [], []
+    for n in range(40):
+        inputs.append([{"role": "user", "content": f"Count: {n}\nReply with the double."}])
+        outputs.append(str(2 * n))
+        logged.append({"prompt_name": "double", "prompt_version": 1 + n % 2,
+                       "prompt_variables": {"how_many": n}})  # fmt: skip
+    form = learn_form(inputs, outputs, logged)
+    assert form is not None
+    (version,) = form.versions  # two logged versions of one text are one template
+    assert version.template["slots"][0]["name"] == "how_many"
+    assert version.examples == 40
+
+
 def test_bad_inputs_degrade_without_a_traceback() -> None:
     pairs = step_pairs(60)
     odd = [(orjson.dumps([{"role": "user", "content": 7}, 3]).decode(), o) for _, o in pairs[:5]]

@@ -152,6 +152,10 @@ def test_a_langfuse_parquet_export_gives_the_same_recommendations(
     extra = table.loc[table["step"] == "route_region", "extra"].map(json.loads)
     assert {e["prompt_version"] for e in extra} == {1, 2}
     assert {e["prompt_name"] for e in extra} == {"route_region"}
+    # The versions are the ones Langfuse logged, and named after them.
+    versions = steps["route_region"].synthesis.to_dict()["prompt"]["versions"]
+    assert sorted(v["label"] for v in versions) == ["route_region v1", "route_region v2"]
+    assert "as logged" in steps["route_region"].synthesis.note
 
 
 def test_a_langfuse_jsonl_export_is_read_too(tmp_path: Path, canonical: dict[str, Any]) -> None:
@@ -180,3 +184,38 @@ def test_openinference_spans_give_the_same_recommendations(
     extra = json.loads(table.loc[table["step"] == "line_total", "extra"].iloc[0])
     assert set(extra["prompt_variables"]) == {"quantity", "price"}
     assert extra["prompt_template"].startswith("Quantity: {quantity}")
+    # The logged variables name the slots ("price", where the label says "Unit price").
+    (version,) = steps["line_total"].synthesis.to_dict()["prompt"]["versions"]
+    assert [s["name"] for s in version["slots"]] == ["quantity", "price"]
+
+
+def test_langsmith_chain_inputs_are_the_llm_runs_variables() -> None:
+    from solidify.assess.formats.langsmith import run_records
+
+    chain = {
+        "id": "c1",
+        "trace_id": "t1",
+        "run_type": "chain",
+        "name": "route",
+        "inputs": {"country": "PL"},
+        "outputs": {"desk": "EMEA"},
+    }
+    llm = {"id": "l1", "trace_id": "t1", "parent_run_id": "c1", "run_type": "llm",
+           "name": "ChatOpenAI", "inputs": {"messages": [[{"role": "user",
+                                                            "content": "Country: PL"}]]},
+           "outputs": {"generations": []}}  # fmt: skip
+    records = {r["step"]: r for r in run_records([chain, llm], "wf")}
+    assert records["ChatOpenAI"]["prompt_variables"] == {"country": "PL"}
+    assert "prompt_variables" not in records["route"]
+
+
+def test_langfuse_trace_downloads_name_their_prompt() -> None:
+    from solidify.assess.formats.langfuse import trace_records
+
+    doc = {"trace": {"id": "t1", "name": "desk"},
+           "observations": [{"id": "o1", "type": "GENERATION", "name": "route",
+                             "promptName": "router", "promptVersion": 3,
+                             "input": [{"role": "user", "content": "Country: PL"}],
+                             "output": "EMEA"}]}  # fmt: skip
+    (record,) = trace_records(doc)
+    assert (record["prompt_name"], record["prompt_version"]) == ("router", 3)

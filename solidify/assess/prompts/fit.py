@@ -89,8 +89,11 @@ def fit(
     *,
     time_limit: float = TIME_LIMIT,
     started: float | None = None,
+    prompts: list[str | None] | None = None,
 ) -> Synthesis:
-    """`fit_and_measure`, on slot records and answer values when the step is prompt-form."""
+    """`fit_and_measure`, on slot records and answer values when the step is prompt-form.
+    `prompts`: each training record's `extra` JSON text, where the trace named its prompt
+    (prompt_name, prompt_version, prompt_variables)."""
     started = time.perf_counter() if started is None else started
     if len(train_text) < MIN_TRAIN or len(held_text) < MIN_HELDOUT:
         return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started)
@@ -100,7 +103,7 @@ def fit(
         return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started)
     train = [(orjson.loads(i), orjson.loads(o)) for i, o in train_text]
     try:
-        form = learn_form([x for x, _ in train], [y for _, y in train])
+        form = learn_form([x for x, _ in train], [y for _, y in train], _logged(prompts))
     except _UNREADABLE as exc:  # a shape nobody foresaw: searched as logged, and said so
         found = fit_and_measure(train_text, held_text, time_limit=time_limit, started=started)
         found.note = "; ".join(filter(None, [f"prompt not decomposed ({exc!r:.80})", found.note]))
@@ -108,6 +111,21 @@ def fit(
     if form is None:
         return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started)
     return _fit_form(form, train, held_text, time_limit=time_limit, started=started, began=began)
+
+
+def _logged(prompts: list[str | None] | None) -> list[dict[str, Any]] | None:
+    """The logged prompt fields of each training record (empty where there are none)."""
+    if not prompts:
+        return None
+    out = []
+    for text in prompts:
+        try:
+            extra = orjson.loads(text) if isinstance(text, str) and text else {}
+        except orjson.JSONDecodeError:
+            extra = {}
+        out.append({k: v for k, v in extra.items() if k.startswith("prompt_")}
+                   if isinstance(extra, dict) else {})  # fmt: skip
+    return out if any(out) else None
 
 
 def synthesize(pairs: list[tuple[str, str]], *, time_limit: float = TIME_LIMIT) -> Synthesis:

@@ -16,9 +16,10 @@ class Job:
     train: list[tuple[str, str]]
     held: list[tuple[str, str]]
     time_limit: float
+    prompts: list[str | None] | None = None  # the training records' `extra` (logged prompts)
 
     def run(self) -> Synthesis:
         # Prompt-form steps are decomposed first (templates, slots, answer formats).
         from solidify.assess.prompts.fit import fit
 
-        return fit(self.train, self.held, time_limit=self.time_limit)
+        return fit(self.train, self.held, time_limit=self.time_limit, prompts=self.prompts)
