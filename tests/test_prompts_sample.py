@@ -91,3 +91,31 @@ def test_migrate_writes_slot_functions_and_adapters_that_verify(tmp_path: Path, 
     written = {s["step"]: s for s in report["steps"] if not s["stub"]}
     assert set(MECHANICAL) <= set(written)
     assert all(written[name]["agreement"] >= 0.95 for name in MECHANICAL)
+
+
+def test_hostile_prompts_give_safe_working_adapters(tmp_path: Path, runner) -> None:
+    """Prompt text reaches the generated code only as escaped literals, slot names become
+    safe parameters (`class` is a keyword), and the adapter still answers as logged."""
+    system = 'Say """hi""" \\ {x} \u202e\u200b ${{ }} \'\'\' # not code\r\nEnd.'
+    records = []
+    for n in range(80):
+        user = f"Class: {n % 7}\nFrom: {['a', 'b', 'c'][n % 3]}\n\nDouble the class."
+        records.append({"workflow": "evil\"wf", "run_id": f"r{n}", "step": "dou'ble",
+                        "kind": "llm", "model": "gpt-4o-mini",
+                        "input": [{"role": "system", "content": system},
+                                  {"role": "user", "content": user}],
+                        "output": f"{2 * (n % 7)}"})  # fmt: skip
+    log = tmp_path / "evil.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    out = tmp_path / "generated"
+    result = runner.invoke(cli, ["migrate", str(log), "--out", str(out), "--step", "*"])
+    assert result.exit_code == 0, result.stderr
+    (module,) = [p for p in out.glob("*.py") if p.name not in ("__init__.py", "_shadow.py")]
+    source = module.read_text()
+    assert "\u202e" not in source and "\u200b" not in source  # escaped, never raw
+    assert re.search(r"def dou_ble\(class_: int, from_: str\)", source), source[-3000:]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=out, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:]
