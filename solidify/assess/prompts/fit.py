@@ -9,7 +9,7 @@ format, count as misses: the adapter could not answer them either.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import orjson
@@ -169,7 +169,10 @@ def _fit_form(
     hits = sum(round(r.heldout_coverage * r.heldout_examples) for r in results)
     train_hits = sum(round(r.train_coverage * r.train_examples) for r in results)
     main = max(range(n), key=lambda k: (results[k].program is not None, len(train_by[k])))
-    out = PromptSynthesis(
+    # The main version's result, with everything the engine measured on it (fields the
+    # engine may add later included), then the step's own totals over all its versions.
+    carried = {f.name: getattr(results[main], f.name) for f in fields(Synthesis) if f.init}
+    carried.update(
         program=results[main].program,
         train_examples=len(train),
         heldout_examples=len(held_text),
@@ -177,6 +180,9 @@ def _fit_form(
         heldout_coverage=hits / len(held_text),
         confidence=wilson_lower(hits, len(held_text)),
         counterexamples=results[main].counterexamples,
+    )
+    out = PromptSynthesis(
+        **carried,
         form=form,
         decompose_seconds=decomposed,
         programs=[r.program for r in results],
