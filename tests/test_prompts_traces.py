@@ -189,6 +189,19 @@ def test_openinference_spans_give_the_same_recommendations(
     assert [s["name"] for s in version["slots"]] == ["quantity", "price"]
 
 
+def test_phoenix_nested_prompt_template_attributes() -> None:
+    from solidify.assess.formats.spans import dump_records
+
+    span = {"name": "llm", "context": {"trace_id": "t1", "span_id": "s1"},
+            "attributes": {"openinference": {"span": {"kind": "LLM"}},
+                           "llm": {"prompt_template": {"template": "Country: {country}",
+                                                       "variables": {"country": "PL"},
+                                                       "version": "v2"}}}}  # fmt: skip
+    (record,) = dump_records([span], "wf")
+    assert record["prompt_variables"] == {"country": "PL"}
+    assert (record["prompt_version"], record["prompt_template"]) == ("v2", "Country: {country}")
+
+
 def test_langsmith_chain_inputs_are_the_llm_runs_variables() -> None:
     from solidify.assess.formats.langsmith import run_records
 
