@@ -100,6 +100,31 @@ def test_slots_without_a_label_are_numbered() -> None:
     assert [s["name"] for s in template.slots] == ["slot_1"]
 
 
+def test_long_documents_pasted_in_a_prompt_are_one_slot() -> None:
+    """Long renderings are aligned line by line, then word by word inside short slots."""
+    rng = random.Random(2)
+    words = ["".join(rng.choice("abcdefgh") for _ in range(rng.randint(2, 7))) for _ in range(300)]
+    texts = [
+        prompt_text(
+            [
+                {"role": "system", "content": "Summarise documents."},
+                {
+                    "role": "user",
+                    "content": f"Title: T-{n}\nPages: {rng.randint(1, 90)}\n\n"
+                    "Document:\n"
+                    + " ".join(rng.choice(words) for _ in range(2000))
+                    + "\n\nAnswer briefly.",
+                },
+            ]
+        )
+        for n in range(30)
+    ]
+    template, note = infer(texts)
+    assert template is not None, note
+    assert [(s["name"], s["type"]) for s in template.slots] == [
+        ("title", "int"), ("pages", "int"), ("document", "text")]  # fmt: skip
+
+
 def test_free_text_prompts_have_no_slots() -> None:
     rng = random.Random(5)
     words = ["ship", "urgent", "bank", "account", "order", "please", "today", "refund", "late"]

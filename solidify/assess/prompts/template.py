@@ -21,17 +21,24 @@ ALIGN_SAMPLE = 24  # renderings the reference is aligned with
 MIN_FIT = 0.9  # share of training renderings a template must fit
 _TOKEN = re.compile(
     r"\d{4}-\d\d-\d\d(?:[T ][\d:.]+Z?)?|\d{1,2}[./]\d{1,2}[./]\d{2,4}"  # dates
-    r"|-?\d[\d,]*(?:\.\d+)?%?"  # numbers as written
+    r"|(?<!\w)-?\d[\d,]*(?:\.\d+)?%?"  # numbers as written (`T-12` is not minus 12)
     r"|\w+|\s+|[^\w\s]"
 )
+# Long renderings (documents pasted in) are aligned line by line first: word by word,
+# difflib's cost grows with the square of their length.
+_LINE_TOKEN = re.compile(r"[^\n\x1e\x1f{\[]+|[\n\x1e\x1f{\[]")
+MAX_FINE_TOKENS = 300
+MAX_FINE_CHARS = 2000
 _BULLET_LINE = re.compile(r"[ \t]*(?:[-*\u2022]|\d{1,3}[.)])[ \t]+\S.*")
 _DECODER = json.JSONDecoder()
-_LABEL = re.compile(r"([A-Za-z][\w \-/()]{0,40}?)\s*[:=]\s*[\"'(\[]?\s*$")
+# `Label: value`, also with a short fixed start of the value (`Ticket: T-{n}`, `Total: ${x}`).
+_LABEL = re.compile(r"([A-Za-z][\w \-/()]{0,40}?)\s*[:=]\s*[^\s:=]{0,3}\s*$")
 
 
-def tokens(text: str) -> list[str]:
-    """Words, runs of spaces, single punctuation marks; a JSON document or a block of
-    bulleted lines is one token."""
+def tokens(text: str, *, coarse: bool = False) -> list[str]:
+    """Words, runs of spaces, single punctuation marks (`coarse`: lines); a JSON document
+    or a block of bulleted lines is one token."""
+    pattern = _LINE_TOKEN if coarse else _TOKEN
     out: list[str] = []
     at, n = 0, len(text)
     line_start = True
@@ -52,7 +59,7 @@ def tokens(text: str) -> list[str]:
                 out.append(text[at:block_end])
                 at, line_start = block_end, False
                 continue
-        found = _TOKEN.match(text, at)
+        found = pattern.match(text, at)
         assert found is not None
         piece = found.group(0)
         out.append(piece)
@@ -96,16 +103,41 @@ class Template:
 
 def fixed_pieces(texts: list[str], *, merge_weak: bool = True) -> list[str] | None:
     """The fixed pieces shared by the renderings (None when there is no slot)."""
-    if not texts:
+    sample = texts[: ALIGN_SAMPLE + 1]
+    if len(sample) < 2:
         return None
-    reference = tokens(texts[0])
+    fine = len(sample[0]) <= MAX_FINE_CHARS * 4 and len(tokens(sample[0])) <= MAX_FINE_TOKENS
+    if fine:
+        return _align([tokens(t) for t in sample], merge_weak=merge_weak)
+    pieces = _align([tokens(t, coarse=True) for t in sample], merge_weak=False)
+    if pieces is None:
+        return None
+    # Then word by word inside each slot whose values are short: `Quantity: {quantity}`.
+    rows = [r for r in (match_template(t, pieces) for t in sample) if r is not None]
+    out = [pieces[0]]
+    for n in range(len(pieces) - 1):
+        column = [r[n] for r in rows]
+        sub = None
+        if len(column) > 1 and max(len(c) for c in column) <= MAX_FINE_CHARS:
+            lists = [tokens(c) for c in column]
+            if max(len(t) for t in lists) <= MAX_FINE_TOKENS:
+                sub = _align(lists, merge_weak=merge_weak)
+        if sub is None:
+            out.append(pieces[n + 1])
+        else:
+            out[-1] += sub[0]
+            out.extend(sub[1:-1])
+            out.append(sub[-1] + pieces[n + 1])
+    return out
+
+
+def _align(token_lists: list[list[str]], *, merge_weak: bool) -> list[str] | None:
+    """Fixed pieces: the reference's tokens that every other list has, in order."""
+    reference = token_lists[0]
     keep = [True] * len(reference)
-    others = texts[1 : ALIGN_SAMPLE + 1]
-    if not others:
-        return None
-    for other in others:
+    for other in token_lists[1:]:
         seen = [False] * len(reference)
-        matcher = SequenceMatcher(None, reference, tokens(other), autojunk=False)
+        matcher = SequenceMatcher(None, reference, other, autojunk=False)
         for block in matcher.get_matching_blocks():
             for i in range(block.a, block.a + block.size):
                 seen[i] = True
