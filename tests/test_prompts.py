@@ -93,6 +93,16 @@ def test_template_names_slots_after_their_labels_and_types_them() -> None:
                                                        "vendor": values[0]["v"]}  # fmt: skip
 
 
+def test_matching_a_template_takes_each_fixed_piece_at_its_first_place() -> None:
+    from solidify.assess.prompts.runtime import match_template
+
+    assert match_template("a: 1\nb: 2 3\n", ["a: ", "\nb: ", "\n"]) == ["1", "2 3"]
+    assert match_template("a: 1\nb: 2", ["a: ", "\nb: ", "\n"]) is None
+    # Separators that recur everywhere cost one pass, not one try per combination.
+    many_lines = "\n".join(f"line {n}" for n in range(2000))
+    assert match_template(many_lines, ["", "\n", "\n", "\n", "\n", "END"]) is None
+
+
 def test_slots_without_a_label_are_numbered() -> None:
     texts = [f"Write a reply to {name} about the order." for name in ["Ana", "Ben Okafor", "Eva"]]
     template, _ = infer(texts * 3)

@@ -21,7 +21,6 @@ _ROLE_MARK = "\x1f"
 _MESSAGE_MARK = "\x1e"
 _NULLS = ("NONE", "None", "none", "N/A", "n/a", "NA", "null", "NULL", "nil", "-", "")
 _BULLET = re.compile(r"^[ \t]*(?:[-*\u2022]|\d{1,3}[.)])[ \t]+")
-_PATTERNS: dict[str, re.Pattern[str]] = {}
 
 
 def _part_text(part: Any) -> str:
@@ -89,19 +88,26 @@ def prompt_text(value: Any) -> str | None:
     return _MESSAGE_MARK.join(role + _ROLE_MARK + text for role, text in pairs)  # type: ignore[misc]
 
 
-def _pattern(pieces: list[str]) -> re.Pattern[str]:
-    key = "\x00".join(pieces)
-    found = _PATTERNS.get(key)
-    if found is None:
-        found = re.compile("(.*?)".join(re.escape(p) for p in pieces), re.DOTALL)
-        _PATTERNS[key] = found
-    return found
-
-
 def match_template(text: str, pieces: list[str]) -> list[str] | None:
-    """The slot texts of `text` under a template's fixed pieces, or None if it does not fit."""
-    found = _pattern(pieces).fullmatch(text)
-    return list(found.groups()) if found else None
+    """The slot texts of `text` under a template's fixed pieces, or None if it does not fit.
+
+    Each fixed piece is taken at its first place after the previous one (the last at the
+    end of the text): linear in the text, where a regular expression with one lazy group
+    per slot can backtrack for minutes on a text that does not fit."""
+    first, last = pieces[0], pieces[-1]
+    end = len(text) - len(last)
+    if end < len(first) or not text.startswith(first) or not text.endswith(last):
+        return None
+    at = len(first)
+    parts = []
+    for piece in pieces[1:-1]:
+        found = text.find(piece, at, end)
+        if found < 0:
+            return None
+        parts.append(text[at:found])
+        at = found + len(piece)
+    parts.append(text[at:end])
+    return parts
 
 
 def parse_value(text: str, spec: dict[str, Any]) -> Any:
