@@ -301,13 +301,18 @@ def test_numbers_as_text_round_trip(value: float, decimals: int | None, grouped:
     assert render_body(parse_output(text, fmt), fmt) == text
 
 
-words = st.text(alphabet="abcdefghij XYZ-", min_size=1, max_size=12).filter(
-    lambda s: s.strip() == s and "  " not in s
-)
+words = st.text(alphabet="abcdefghijXYZ", min_size=1, max_size=12)
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 10**6), words), min_size=8, max_size=20, unique=True))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 10**6), words),
+        min_size=8,
+        max_size=20,
+        unique_by=(lambda r: r[0], lambda r: r[1]),
+    )
+)
 def test_templates_round_trip(rows: list[tuple[int, str]]) -> None:
     """Render a template with values, infer it back, parse: the values come back, and
     writing them into the template gives the renderings again."""
