@@ -3,10 +3,12 @@
     python samples/generate.py            # rewrites the files next to this script
     python samples/generate.py OUT_DIR    # writes them to OUT_DIR instead
 
-Three workflows:
+Four workflows:
   release-cleanup  three months: pure AI (an agent), hybrid, orchestrated
   support-triage   ticket intake: extraction, rules, lookups, templates, judgment, prose
   invoice-intake   (CSV) numbers, dates, projections, thresholds, judgment, prose
+  order-desk       logged in chat form, as an SDK with a tracer logs it: system and user
+                   messages rendered from templates in, the assistant's text out
 
 Mechanical steps are real functions of their input, so that synthesis has
 something true to find; judgment and generative steps vary like a model does.
@@ -822,6 +824,162 @@ def invoice_intake(rng: random.Random) -> list[dict[str, Any]]:
     return log.records
 
 
+# ---------------------------------------------------------------- order desk (chat form)
+
+DESK_REGIONS = {"DE": "EMEA", "FR": "EMEA", "PL": "EMEA", "GB": "EMEA", "NL": "EMEA",
+                "US": "AMER", "CA": "AMER", "BR": "AMER", "MX": "AMER",
+                "JP": "APAC", "AU": "APAC", "SG": "APAC", "IN": "APAC"}  # fmt: skip
+DESK_SKUS = ["X123", "B-220", "KT-9", "M-4410", "Z77", "PX-300", "C-18", "RW-5"]
+DESK_TIERS = ["bronze", "silver", "gold"]
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]  # fmt: skip
+
+
+def chat(system: str, user: str) -> list[dict[str, str]]:
+    """OpenAI chat messages, as the SDK's tracer logs the request."""
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def claude_request(system: str, user: str) -> dict[str, Any]:
+    """An Anthropic Messages request, as its tracer logs it (content as parts)."""
+    return {"model": "claude-sonnet-4-5", "max_tokens": 1024, "system": system,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": user}]}]}  # fmt: skip
+
+
+def claude_reply(text: str) -> dict[str, Any]:
+    return {"role": "assistant", "content": [{"type": "text", "text": text}]}
+
+
+def fenced(value: Any) -> str:
+    return "```json\n" + json.dumps(value, indent=2, ensure_ascii=False) + "\n```"
+
+
+def order_desk(rng: random.Random) -> list[dict[str, Any]]:
+    log = Log(rng, "order-desk")
+    base = datetime(2026, 9, 1, 8, tzinfo=timezone.utc)
+    mini = {"model": "gpt-4o-mini", "provider": "openai"}
+    sonnet = {"model": "claude-sonnet-4-5", "provider": "anthropic"}
+    runs = 360
+    for n in range(runs):
+        log.start_run(f"PO-RUN-{n:04d}", base + timedelta(minutes=n * 113 + rng.randint(0, 50)))
+        name = f"{pick(rng, FIRST)} {pick(rng, LAST)}"
+        has_po = rng.random() < 0.75
+        po = f"PO-{rng.randint(10000, 99999)}"
+        sentence = pick(rng, [f"Please process purchase order {po} today.",
+                              f"Attached is our order ({po}).", f"Ref: {po}, as agreed."])  # fmt: skip
+        body = " ".join([
+            pick(rng, ["Hello,", "Hi team,", "Good morning,"]),
+            sentence if has_po else pick(rng, ["We would like to reorder.",
+                                               "Same as last month, please."]),
+            pick(rng, ["Thanks.", "Best regards.", "Call me if anything is unclear."]),
+            name,
+        ])  # fmt: skip
+        log.step(
+            "extract_po_number", "llm",
+            chat("You read purchase-order emails for the order desk.",
+                 f"Email from: {name}\nEmail body:\n{body}\n\n"
+                 "Reply with the purchase order number only, or NONE if the email has none."),
+            po if has_po else "NONE", **mini, prompt_tokens=180,
+        )  # fmt: skip
+        country = rng.choice(list(DESK_REGIONS))
+        # The routing prompt was rewritten half way through: two versions in the log.
+        if n < runs // 2:
+            routing = chat("You route orders to regional desks.",
+                           f"Country: {country}\n\nWhich regional desk handles this order? "
+                           "Answer EMEA, APAC or AMER.")  # fmt: skip
+        else:
+            routing = chat("Route each order to its regional desk. Reply with one word.",
+                           f"Shipping country (ISO code): {country}")  # fmt: skip
+        log.step("route_region", "llm", routing, DESK_REGIONS[country], **mini, prompt_tokens=90)
+        lines = [(rng.randint(1, 12), rng.choice(DESK_SKUS)) for _ in range(rng.randint(1, 4))]
+        packing = "\n".join(f"- {qty} x {sku}" for qty, sku in lines)
+        log.step(
+            "parse_packing_list", "llm",
+            claude_request("Convert packing lists to JSON arrays of {sku, qty} objects.",
+                           f"Packing list:\n{packing}\n\nAnswer with a JSON block."),
+            claude_reply(fenced([{"sku": sku, "qty": qty} for qty, sku in lines])),
+            **sonnet, prompt_tokens=240,
+        )  # fmt: skip
+        qty, price = rng.randint(1, 400), round(rng.uniform(2, 90), 2)
+        log.step(
+            "line_total", "llm",
+            chat("You are a careful order clerk. Answer with the number only.",
+                 f"Quantity: {qty}\nUnit price: {price:.2f} EUR\n\nWhat is the line total in EUR?"),
+            f"{round(qty * price, 2):,.2f}", **mini, prompt_tokens=120,
+        )  # fmt: skip
+        tier = rng.choice(DESK_TIERS)
+        total = round(rng.uniform(50, 9000), 2)
+        priority = tier == "gold" or total >= 5000
+        log.step(
+            "is_priority", "llm",
+            chat("You decide which orders are handled first. Answer yes or no.",
+                 f"Customer tier: {tier}\nOrder total: {total:,.2f} EUR\n\n"
+                 "Is this a priority order?"),
+            "yes" if priority else "no", **mini, prompt_tokens=110,
+        )  # fmt: skip
+        day = datetime(2026, 9, 1) + timedelta(days=rng.randint(0, 120))
+        log.step(
+            "format_delivery_date", "llm",
+            chat("You format dates for delivery notes.",
+                 f"Delivery date: {day:%Y-%m-%d}\n\nWrite it as DD/MM/YYYY, nothing else."),
+            f"{day:%d/%m/%Y}", **mini, prompt_tokens=80,
+        )  # fmt: skip
+        vendor = {
+            "vendor_id": f"V-{rng.randint(100, 999)}",
+            "legal_name": f"{pick(rng, LAST)} {pick(rng, ['GmbH', 'Ltd', 'SA', 'BV', 'Inc'])}",
+            "address": {"city": pick(rng, ["Berlin", "Lyon", "Leeds", "Osaka", "Austin"]),
+                        "country": country},
+            "iban": f"DE{rng.randint(10**19, 10**20 - 1)}",
+        }  # fmt: skip
+        log.step(
+            "vendor_summary", "llm",
+            chat("You normalise vendor records for the ERP.",
+                 "Vendor record:\n" + json.dumps(vendor, ensure_ascii=False) + "\n\n"
+                 "Return a JSON object with the vendor's id, name and country."),
+            fenced({"id": vendor["vendor_id"], "name": vendor["legal_name"],
+                    "country": country}), **mini, prompt_tokens=200,
+        )  # fmt: skip
+        first = name.split()[0]
+        log.step(
+            "confirmation_line", "llm",
+            claude_request("You write one-line order confirmations.",
+                           f"Customer: {name}\nOrder: {po if has_po else 'NONE'}\n"
+                           f"Desk: {DESK_REGIONS[country]}"),
+            claude_reply(f"Thanks {first}, your order is with our {DESK_REGIONS[country]} desk."),
+            **sonnet, prompt_tokens=100,
+        )  # fmt: skip
+        # Judgment: a note read like a model reads it (free text in, a label out).
+        note = pick(rng, ["Ship to a new address, urgent, pay later.",
+                          "Regular reorder, same as last month.",
+                          "Please split the delivery over two weeks.",
+                          "Change the bank account for this payment.",
+                          "Deliver to the loading dock before 9."])  # fmt: skip
+        risky = "bank" in note or "new address" in note
+        risk = ("high" if risky else "low") if rng.random() < 0.7 else rng.choice(
+            ["low", "medium", "high"])  # fmt: skip
+        log.step(
+            "assess_risk", "llm",
+            chat("You are a fraud analyst. Rate the risk of this order as low, medium or high.",
+                 f"{note} {pick(rng, ['', 'Thanks!', 'Regards, ' + first])}".strip()),
+            risk, **sonnet, prompt_tokens=300, fail_rate=0.02,
+        )  # fmt: skip
+        reply = prose(rng, [
+            [f"Dear {first},", f"Hello {first},"],
+            ["Thank you for your order.", "We have received your order."],
+            ["It ships within two days.", "Our desk will confirm the delivery slot.",
+             "You will get tracking details soon."],
+            ["Kind regards, Order Desk", "Best, the Acme order team"],
+        ])  # fmt: skip
+        log.step(
+            "reply_to_customer", "llm",
+            claude_request("You write short, friendly replies to customers.",
+                           f"Write a reply to {name} about their order."),
+            claude_reply(reply), **sonnet, prompt_tokens=400, fail_rate=0.03,
+        )  # fmt: skip
+        log.step("post_order", "code", {"po": po if has_po else None}, {"posted": True})
+    return log.records
+
+
 def main(out: Path = HERE) -> None:
     rng = random.Random(SEED)
     folder = out / "release-cleanup"
@@ -830,6 +988,8 @@ def main(out: Path = HERE) -> None:
         write_jsonl(folder / f"month{month}.jsonl", release_cleanup(rng, month))
     write_jsonl(out / "support-triage.jsonl.gz", support_triage(rng))
     write_csv(out / "invoice-intake.csv", invoice_intake(rng))
+    # Its own seed, so that adding it left the other files as they were.
+    write_jsonl(out / "order-desk.jsonl.gz", order_desk(random.Random(SEED + 11)))
 
 
 if __name__ == "__main__":

@@ -356,6 +356,7 @@ def test_json_output_follows_the_contract(runner) -> None:
         "release-cleanup",
         "support-triage",
         "invoice-intake",
+        "order-desk",
     }
     for w in data["workflows"]:
         assert isinstance(w["runs"], int) and isinstance(w["executions"], int)

@@ -214,6 +214,7 @@ class SearchPlan:
     on_ai: set[tuple[str, str]]
     inputs: Texts
     outputs: Texts
+    prompts: pd.Series | None = None  # `extra` of records naming their prompt (else None)
 
     @classmethod
     def of(cls, table: pd.DataFrame, inputs: Texts, outputs: Texts) -> SearchPlan:
@@ -229,7 +230,11 @@ class SearchPlan:
             for k, positions in positions_by_code(key[at]).items()
         }
         keys = sorted(rows, key=lambda k: (-min(len(rows[k]), MAX_EXAMPLES), k))
-        return cls(keys, rows, on_ai, inputs, outputs)
+        extra = table.get("extra")
+        named = extra is not None and bool(
+            extra.dropna().astype(str).str.contains('"prompt_', regex=False).any()
+        )
+        return cls(keys, rows, on_ai, inputs, outputs, extra if named else None)
 
     def job(self, key: tuple[str, str]) -> Job:
         """A sample of the step's successful executions, split for fitting and measuring."""
@@ -246,7 +251,10 @@ class SearchPlan:
             at = rows[chosen]
             return list(zip(self.inputs.text(at), self.outputs.text(at), strict=True))
 
-        return Job(texts(train), texts(held), TIME_LIMIT if ran_on_ai else LIGHT_SECONDS)
+        # The trace's own prompt names, versions and variables, where it logged them.
+        prompts = None if self.prompts is None else list(self.prompts.iloc[rows[train]])
+        return Job(texts(train), texts(held), TIME_LIMIT if ran_on_ai else LIGHT_SECONDS,
+                   prompts)  # fmt: skip
 
     def search(self, key: tuple[str, str]) -> Synthesis:
         return self.job(key).run()

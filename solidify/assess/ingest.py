@@ -609,6 +609,8 @@ def _read_parquet(
         return
     names = set(parquet.schema_arrow.names)
     kind = input_format or ("langsmith" if "run_type" in names else None)
+    if kind is None and formats.langfuse.is_blob_columns(names):
+        kind = "langfuse"  # Langfuse's blob export of the observations table
     if kind and kind != "canonical":
         rows = [r for batch in parquet.iter_batches(batch_size=50_000) for r in batch.to_pylist()]
         records = formats.to_records(kind, rows, _default_workflow(display),

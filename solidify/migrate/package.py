@@ -19,6 +19,7 @@ from solidify.assess.model import Assessment, StepAssessment
 from solidify.assess.synthesis.engine import Synthesis, split
 from solidify.assess.synthesis.program import Extract, Get, MapList, Node, strategy
 from solidify.errors import OutputError
+from solidify.migrate.adapters import is_prompt_step, prompt_function, reserve_runtime_names
 from solidify.migrate.literals import Names, comment, docstring, string
 from solidify.migrate.render import HELPERS, Access, Module, Renderer
 
@@ -210,6 +211,8 @@ def _short_json(value: Any, limit: int = 300) -> str:
 
 def _function(code: StepCode, workflow: str, name: str, module: Module) -> tuple[str, str]:
     """Source of the step's function and the expression that calls it from `data`."""
+    if code.program is not None and is_prompt_step(code.step.synthesis):
+        return prompt_function(code, workflow, name, module)  # slots in, adapter for STEPS
     sig = signature(code)
     renderer = Renderer(module, Access(sig.by_key), code.step.step)
     if sig.params:
@@ -270,6 +273,7 @@ def _rename_solve(source: str, name: str) -> str:
 
 def module_source(workflow: str, codes: list[StepCode]) -> str:
     module = Module()
+    reserve_runtime_names(module.names)
     functions: list[str] = []
     registry: list[tuple[str, str]] = []
     for code in codes:

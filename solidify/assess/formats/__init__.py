@@ -116,7 +116,7 @@ def to_records(
                 yield from langfuse.trace_records(doc)
             else:
                 rows.append(doc)
-        yield from langfuse.observation_records(rows, None, None)
+        yield from langfuse.export_records(rows, default_workflow)
     elif name == "langsmith":
         runs: list[dict[str, Any]] = []
         for doc in items:

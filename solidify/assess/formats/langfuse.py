@@ -137,6 +137,8 @@ def _observation(
         "error": str(first(o, "statusMessage", "status_message") or "error") if failed else None,
         "step_id": first(o, "id"),
         "parent_id": first(o, "parentObservationId", "parent_observation_id"),
+        "prompt_name": first(o, "promptName", "prompt_name"),
+        "prompt_version": first(o, "promptVersion", "prompt_version"),
     }
     record.update(usage(first(o, "usageDetails", "usage_details")))
     if record.get("input_tokens") or record.get("output_tokens"):
@@ -162,6 +164,46 @@ def trace_records(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield from observation_records(
         observations if isinstance(observations, list) else [], trace.get("name"), trace.get("id")
     )
+
+
+def export_records(
+    rows: Iterable[dict[str, Any]], default_workflow: str
+) -> Iterator[dict[str, Any]]:
+    """Rows of the `observations` table as the blob export writes them (Parquet or JSON
+    Lines). The workflow is the trace's name (`trace_name`, in the enriched export), else
+    the name of the trace's root observation (the one the others hang from)."""
+    rows = [_plain(r) for r in rows]
+    parents = {r.get("parent_observation_id") for r in rows}
+    roots = {
+        r.get("trace_id"): r.get("name")
+        for r in rows
+        if not r.get("parent_observation_id") and r.get("id") in parents and r.get("name")
+    }
+    for row in rows:
+        trace = row.get("trace_id")
+        workflow = first(row, "trace_name", "traceName") or roots.get(trace) or default_workflow
+        yield from observation_records([row], str(workflow), None)
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """Parquet's maps (lists of pairs) as dicts, its timestamps as ISO text."""
+    out = {}
+    for key, value in row.items():
+        if (
+            isinstance(value, list)
+            and value
+            and all(isinstance(p, tuple) and len(p) == 2 for p in value)
+        ):
+            value = dict(value)
+        elif hasattr(value, "isoformat"):
+            value = value.isoformat()
+        out[key] = value
+    return out
+
+
+def is_blob_columns(names: Iterable[str]) -> bool:
+    """Columns of the observations table's export (snake_case)."""
+    return is_blob_row(dict.fromkeys(names))
 
 
 def is_blob_row(record: dict[str, Any]) -> bool:

@@ -82,6 +82,9 @@ def run_records(runs: Iterable[dict[str, Any]], default_workflow: str) -> Iterat
         trace = str(first(run, "trace_id", "id"))
         if trace not in projects and not run.get("parent_run_id") and run.get("name"):
             projects[trace] = stable_workflow(stable_name(run.get("name"), default=""))
+    # An LLM run under a chain (or a prompt run) was rendered from the chain's inputs:
+    # those are the template's variables.
+    by_id = {str(run.get("id")): run for run in objects(runs) if run.get("id")}
     seen: set[str] = set()
 
     def read(run: dict[str, Any]) -> list[dict[str, Any]]:
@@ -89,13 +92,17 @@ def run_records(runs: Iterable[dict[str, Any]], default_workflow: str) -> Iterat
         if run_id and run_id in seen:
             return []  # the same run twice (a post and its patch already merged, or a re-export)
         seen.add(run_id)
-        return [_run_record(run, run_id, projects, default_workflow)]
+        return [_run_record(run, run_id, projects, default_workflow, by_id)]
 
     yield from each(runs, read, "run")
 
 
 def _run_record(
-    run: dict[str, Any], run_id: str, projects: dict[str, Any], default_workflow: str
+    run: dict[str, Any],
+    run_id: str,
+    projects: dict[str, Any],
+    default_workflow: str,
+    by_id: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
     outputs = decode(run.get("outputs"))
     extra = decode(run.get("extra")) or {}
@@ -126,6 +133,11 @@ def _run_record(
     }
     record.update(_usage(run, outputs))
     record["cost_usd"] = number(run.get("total_cost"))
+    parent = by_id.get(str(run.get("parent_run_id")))
+    if run.get("run_type") == "llm" and parent and parent.get("run_type") in ("chain", "prompt"):
+        variables = decode(parent.get("inputs"))
+        if isinstance(variables, dict) and variables:
+            record["prompt_variables"] = variables
     return {k: v for k, v in record.items() if v is not None}
 
 

@@ -186,6 +186,17 @@ def map_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
         out["input"] = decode(inp)
     if outp is not None:
         out["output"] = decode(outp)
+    # OpenInference's prompt template: the application's own variables (and template).
+    variables = decode(attrs.get("llm.prompt_template.variables"))
+    nested = "llm.prompt_template.variables."  # Phoenix's nested objects, flattened
+    if variables is None and any(k.startswith(nested) for k in attrs):
+        variables = {k[len(nested) :]: v for k, v in attrs.items() if k.startswith(nested)}
+    if isinstance(variables, dict):
+        out["prompt_variables"] = variables
+    for key, field in (("llm.prompt_template.version", "prompt_version"),
+                       ("llm.prompt_template.template", "prompt_template")):  # fmt: skip
+        if isinstance(attrs.get(key), (str, int)):
+            out[field] = attrs[key]
     return out
 
 

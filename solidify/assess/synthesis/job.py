@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from solidify.assess.synthesis.engine import Synthesis, fit_and_measure
+from solidify.assess.synthesis.engine import Synthesis
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,10 @@ class Job:
     train: list[tuple[str, str]]
     held: list[tuple[str, str]]
     time_limit: float
+    prompts: list[str | None] | None = None  # the training records' `extra` (logged prompts)
 
     def run(self) -> Synthesis:
-        return fit_and_measure(self.train, self.held, time_limit=self.time_limit)
+        # Prompt-form steps are decomposed first (templates, slots, answer formats).
+        from solidify.assess.prompts.fit import fit
+
+        return fit(self.train, self.held, time_limit=self.time_limit, prompts=self.prompts)

@@ -1,0 +1,217 @@
+"""Decomposition in front of the search: logged pairs become (slot record, answer value)
+pairs, each prompt version is searched on its own, and the result carries the templates
+and answer formats so that `migrate` can write the adapter.
+
+Held-out examples that fit no template, or whose answer is not written in the learned
+format, count as misses: the adapter could not answer them either.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import orjson
+
+from solidify.assess.prompts.form import PromptForm, learn_form, worth_a_look
+from solidify.assess.synthesis.engine import (
+    MIN_HELDOUT,
+    MIN_TRAIN,
+    TIME_LIMIT,
+    Synthesis,
+    fit_and_measure,
+    split,
+    wilson_lower,
+)
+from solidify.assess.synthesis.program import Node, describe, to_dict
+
+_SORTED = orjson.OPT_SORT_KEYS
+_UNREADABLE = (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
+
+
+@dataclass
+class PromptSynthesis(Synthesis):
+    """A synthesis on a prompt-form step: one program per prompt version, on its slots."""
+
+    form: PromptForm | None = None
+    decompose_seconds: float = 0.0  # learning the form and reading every example with it
+    programs: list[Node | None] = field(default_factory=list)  # one per version
+    version_results: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def description(self) -> str:
+        if self.program is None or self.form is None:
+            return self.note
+        slots = [s["name"] for v in self.form.versions for s in (v.template or {}).get("slots", [])]
+        where = f"on the prompt's slots ({', '.join(dict.fromkeys(slots))}): " if slots else ""
+        if len(self.programs) > 1:
+            return where + "; ".join(
+                f"version {n + 1}: {describe(p) if p is not None else 'no program'}"
+                for n, p in enumerate(self.programs)
+            )
+        return where + describe(self.program)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if self.form is not None:
+            out["prompt"] = {
+                "versions": [
+                    {**v.to_dict(), **r, "program": to_dict(p) if p is not None else None}
+                    for v, r, p in zip(
+                        self.form.versions, self.version_results, self.programs, strict=True
+                    )
+                ],
+                "notes": self.form.notes,
+                "decompose_seconds": round(self.decompose_seconds, 4),
+            }
+        return out
+
+
+def _dump(value: Any) -> str:
+    return orjson.dumps(value, option=_SORTED).decode()
+
+
+def _read(
+    form: PromptForm, x: Any, y: Any, text: str | None = None
+) -> tuple[int, tuple[str, str]] | None:
+    """(version, (slots, value) as JSON text), or None when the example cannot be read."""
+    try:
+        read = form.read(x, y, text)
+        return None if read is None else (read[0], (_dump(read[1]), _dump(read[2])))
+    except _UNREADABLE:  # e.g. text that is not valid Unicode
+        return None
+
+
+def fit(
+    train_text: list[tuple[str, str]],
+    held_text: list[tuple[str, str]],
+    *,
+    time_limit: float = TIME_LIMIT,
+    started: float | None = None,
+    prompts: list[str | None] | None = None,
+) -> Synthesis:
+    """`fit_and_measure`, on slot records and answer values when the step is prompt-form.
+    `prompts`: each training record's `extra` JSON text, where the trace named its prompt
+    (prompt_name, prompt_version, prompt_variables)."""
+    started = time.perf_counter() if started is None else started
+    if len(train_text) < MIN_TRAIN or len(held_text) < MIN_HELDOUT:
+        return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started)
+    began = time.perf_counter()
+    head = [(orjson.loads(i), orjson.loads(o)) for i, o in train_text[:20]]
+    if not worth_a_look([x for x, _ in head], [y for _, y in head]):
+        return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started)
+    train = [(orjson.loads(i), orjson.loads(o)) for i, o in train_text]
+    try:
+        form = learn_form([x for x, _ in train], [y for _, y in train], _logged(prompts))
+    except _UNREADABLE as exc:  # a shape nobody foresaw: searched as logged, and said so
+        found = fit_and_measure(train_text, held_text, time_limit=time_limit, started=started)
+        found.note = "; ".join(filter(None, [f"prompt not decomposed ({exc!r:.80})", found.note]))
+        return found
+    if form is None:
+        return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started)
+    return _fit_form(form, train, held_text, time_limit=time_limit, started=started, began=began)
+
+
+def _logged(prompts: list[str | None] | None) -> list[dict[str, Any]] | None:
+    """The logged prompt fields of each training record (empty where there are none)."""
+    if not prompts:
+        return None
+    out = []
+    for text in prompts:
+        try:
+            extra = orjson.loads(text) if isinstance(text, str) and text else {}
+        except orjson.JSONDecodeError:
+            extra = {}
+        out.append({k: v for k, v in extra.items() if k.startswith("prompt_")}
+                   if isinstance(extra, dict) else {})  # fmt: skip
+    return out if any(out) else None
+
+
+def synthesize(pairs: list[tuple[str, str]], *, time_limit: float = TIME_LIMIT) -> Synthesis:
+    """`engine.synthesize` with decomposition in front: sample, split, decompose, search."""
+    started = time.perf_counter()
+    train, held = split(pairs)
+    return fit(train, held, time_limit=time_limit, started=started)
+
+
+def _fit_form(
+    form: PromptForm,
+    train: list[tuple[Any, Any]],
+    held_text: list[tuple[str, str]],
+    *,
+    time_limit: float,
+    started: float,
+    began: float,
+) -> PromptSynthesis:
+    n = len(form.versions)
+    train_by: list[list[tuple[str, str]]] = [[] for _ in range(n)]
+    held_by: list[list[tuple[str, str]]] = [[] for _ in range(n)]
+    unread_train = unread_held = 0
+    texts, form.texts = form.texts or [None] * len(train), None
+    for (x, y), text in zip(train, texts, strict=True):
+        read = _read(form, x, y, text)
+        if read is None:
+            unread_train += 1
+        else:
+            train_by[read[0]].append(read[1])
+    for i, o in held_text:
+        read = _read(form, orjson.loads(i), orjson.loads(o))
+        if read is None:
+            unread_held += 1
+        else:
+            held_by[read[0]].append(read[1])
+    decomposed = time.perf_counter() - began
+    results = [
+        fit_and_measure(t, h, time_limit=time_limit / n)
+        for t, h in zip(train_by, held_by, strict=True)
+    ]
+    hits = sum(round(r.heldout_coverage * r.heldout_examples) for r in results)
+    train_hits = sum(round(r.train_coverage * r.train_examples) for r in results)
+    main = max(range(n), key=lambda k: (results[k].program is not None, len(train_by[k])))
+    # The main version's result, with everything the engine measured on it (fields the
+    # engine may add later included), then the step's own totals over all its versions.
+    carried = {f.name: getattr(results[main], f.name) for f in fields(Synthesis) if f.init}
+    carried.update(
+        program=results[main].program,
+        train_examples=len(train),
+        heldout_examples=len(held_text),
+        train_coverage=train_hits / len(train) if train else 0.0,
+        heldout_coverage=hits / len(held_text),
+        confidence=wilson_lower(hits, len(held_text)),
+        counterexamples=results[main].counterexamples,
+    )
+    out = PromptSynthesis(
+        **carried,
+        form=form,
+        decompose_seconds=decomposed,
+        programs=[r.program for r in results],
+        version_results=[
+            {
+                "train_examples": r.train_examples,
+                "heldout_examples": r.heldout_examples,
+                "coverage": round(r.heldout_coverage, 4),
+                "note": r.note,
+            }
+            for r in results
+        ],
+    )
+    notes = list(form.notes)
+    if n > 1:
+        notes.append(", ".join(
+            f"version {k + 1}: {r.heldout_coverage:.0%} of {r.heldout_examples} held out"
+            for k, r in enumerate(results)
+        ))  # fmt: skip
+    if unread_held:
+        notes.append(f"{unread_held} held-out example(s) fit no template or answer format "
+                     "(counted as misses)")  # fmt: skip
+    if unread_train:
+        notes.append(f"{unread_train} training example(s) fit no template or answer format")
+    unparsed = sum(s.get("unparsed", 0) for v in form.versions
+                   for s in (v.template or {}).get("slots", []))  # fmt: skip
+    if unparsed:
+        notes.append(f"{unparsed} JSON document(s) in the prompt do not parse (kept as text)")
+    notes += [r.note for r in results if r.note and n == 1]
+    out.note = "; ".join(notes)
+    out.seconds = time.perf_counter() - started
+    return out
