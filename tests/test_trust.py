@@ -224,3 +224,47 @@ def test_a_perfect_program_on_recurring_inputs_wins_over_cache(tmp_path: Path) -
     assert s.synthesis.confidence < 0.85  # few distinct inputs held out
     assert s.recommendation.action == "replace"
     assert any(a.startswith("cache") for a in s.recommendation.also)
+
+
+# ---------------------------------------------------------------- generated code
+
+
+def test_migrate_writes_routes_and_drafts_whose_tests_pass(tmp_path: Path, runner) -> None:
+    import importlib.util
+    import subprocess
+    import sys
+
+    from solidify.cli import cli
+
+    rows = records(refund_router(1000))
+    for r in records(keyword_classifier()):
+        rows.append({**r, "step": "classify", "run_id": r["run_id"] + "c"})
+    log = write_jsonl(tmp_path / "log.jsonl", rows)
+    out = tmp_path / "gen"
+    done = runner.invoke(cli, ["migrate", str(log), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    spec = importlib.util.spec_from_file_location("gen_wf", out / "wf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    # The routed step answers what it is sure of and hands the rest back to the model.
+    routed = module.STEPS["s"]
+    assert routed({"message": "parcel late refund please"}) == "billing"
+    with pytest.raises(LookupError):
+        routed({"message": "parcel late broken screen"})
+
+    # The near miss is a draft: marked, with its counterexamples in the docstring.
+    assert set(module.DRAFTS) == {"classify"}
+    doc = module.classify.__doc__
+    assert doc.startswith("DRAFT") and "counterexamples to" in doc and "logged:" in doc
+    data = json.loads((out / "tests" / "data" / "wf.json").read_text())
+    expects = {step: {c.get("expect", "same") for c in cases} for step, cases in data.items()}
+    assert expects["classify"] == {"same", "differs"}
+    assert "handed_back" in expects["s"]
+
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=out, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert tests.returncode == 0, tests.stdout[-2000:]
+    assert "xfailed" in tests.stdout and " passed" in tests.stdout
