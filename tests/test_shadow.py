@@ -60,3 +60,17 @@ def test_code_only_raises(shadow, tmp_path) -> None:
         step({"n": 3})
     with pytest.raises(ValueError):
         shadow.Shadow(code, workflow="wf", step="s", mode="shadow")
+
+
+def test_code_only_hands_what_a_routed_step_leaves_to_the_model(shadow, tmp_path) -> None:
+    log = tmp_path / "x"
+    step = shadow.Shadow(code, ai, workflow="wf", step="double", log=log, mode="code_only")
+    assert step({"n": 2}) == 4  # the code answers
+    assert step({"n": 3}) == 6  # KeyError is a LookupError: the model answers
+    assert not log.exists()
+
+    def broken(data):
+        raise ValueError("a bug, not a hand-back")
+
+    with pytest.raises(ValueError):
+        shadow.Shadow(broken, ai, workflow="wf", step="s", log=log, mode="code_only")({"n": 1})

@@ -261,12 +261,12 @@ def test_numeric_thresholds_are_round_numbers() -> None:
 def test_mixed_step_reports_its_exceptions() -> None:
     rng = random.Random(17)
     ex = []
-    for _ in range(600):
+    for i in range(600):
         tier = rng.choice(["free", "pro", "enterprise"])
         label = "P1" if tier == "enterprise" else "P3"
         if rng.random() < 0.03:
             label = "P2"
-        ex.append(({"tier": tier}, label))
+        ex.append(({"ticket": i, "tier": tier}, label))
     s = found(ex)
     assert 0.9 <= s.heldout_coverage < 1.0
     assert "exceptions" in s.note

@@ -394,6 +394,7 @@ def _step(
         repeat_share=float(_get(m, "repeat_share", 0.0)),
         repeat_agreement=_float(m.get("repeat_agreement")),
         synthesis=synthesis,
+        runs=int(m["runs"]),
     )
     rec = recommend(facts, config.thresholds, scale, lambda f: _cheaper_cost(f, config))
     return StepAssessment(

@@ -21,6 +21,15 @@ class Thresholds:
 
     replace_coverage: float = 0.95  # held-out coverage a program needs to replace a step
     replace_confidence: float = 0.85  # and the Wilson lower bound of that coverage
+    replace_lift: float = 0.5  # share of the majority answer's held-out misses it must fix
+    label_min_support: int = 5  # a label with this many distinct held-out inputs has support
+    label_recall: float = 0.8  # each supported label reproduced at least this often
+    route_purity: float = 0.99  # a route is right on at least this share of what it answers
+    route_confidence: float = 0.85  # the Wilson lower bound of that purity
+    route_min_share: float = 0.1  # and answers at least this share of held-out inputs
+    draft_coverage: float = 0.85  # a near miss between this and replace_coverage is a draft
+    min_executions: int = 50  # no saving is counted for a step with fewer executions
+    min_runs: int = 5  # or logged in fewer runs
     cache_hit_rate: float = 0.2  # share of executions whose exact input was seen before
     cache_agreement: float = 0.9  # outputs agree on repeated inputs at least this often
     harden_failure_rate: float = 0.05  # per-execution failures (errors + soft failures)

@@ -9,7 +9,7 @@ from typing import Any
 from solidify.assess.synthesis.engine import Synthesis
 
 STAGE_NAMES = {1: "Pure AI", 2: "Hybrid", 3: "Orchestrated", 4: "Composable"}
-ACTIONS = ("replace", "cache", "downgrade", "harden", "keep")
+ACTIONS = ("replace", "route", "cache", "downgrade", "harden", "keep")
 
 
 def _num(value: float | None, digits: int = 6) -> float | None:
@@ -43,6 +43,10 @@ class Recommendation:
     savings: Money = field(default_factory=Money)
     details: dict[str, Any] = field(default_factory=dict)
     also: list[str] = field(default_factory=list)
+    # A near miss written down for review: strategy, coverage, counterexamples (a count).
+    draft: dict[str, Any] | None = None
+    # Whether the step has the executions and runs a saving needs (recommend._evidence).
+    evidence: dict[str, Any] | None = None
 
 
 @dataclass
@@ -98,6 +102,21 @@ class StepAssessment:
                 "coverage": _num(self.synthesis.heldout_coverage, 4),
                 "description": self.synthesis.description,
                 "confidence": _num(self.synthesis.confidence, 4),
+                "baseline_coverage": _num(self.synthesis.baseline_coverage, 4),
+                "label_recall": {
+                    label: {"support": n, "recall": _num(r, 4)}
+                    for label, (n, r) in self.synthesis.label_recall.items()
+                },
+            }
+        elif rec.action == "route" and self.synthesis is not None and self.synthesis.route:
+            routed = self.synthesis.route
+            out["replacement"] = {
+                "strategy": routed.route.strategy,
+                "coverage": _num(routed.coverage, 4),
+                "routed_share": _num(routed.routed_share, 4),
+                "description": routed.route.describe(),
+                "purity": _num(routed.purity, 4),
+                "confidence": _num(routed.purity_confidence, 4),
             }
         out.update(
             {
@@ -108,6 +127,8 @@ class StepAssessment:
                 "savings": rec.savings.to_dict(),
                 "recommendation_details": rec.details,
                 "also": rec.also,
+                "draft": rec.draft,
+                "evidence": rec.evidence,
                 "kinds": self.kinds,
                 "model": self.model,
                 "provider": self.provider,

@@ -15,17 +15,31 @@ from typing import Any
 import orjson
 import pandas as pd
 
+from solidify.assess.config import Thresholds
 from solidify.assess.model import Assessment, StepAssessment
+from solidify.assess.recommend import program_problems
 from solidify.assess.synthesis.engine import Synthesis, split
-from solidify.assess.synthesis.program import Extract, Get, MapList, Node, strategy
+from solidify.assess.synthesis.program import (
+    Extract,
+    Get,
+    Lookup,
+    MapList,
+    Node,
+    Rules,
+    apply,
+    strategy,
+)
+from solidify.assess.synthesis.route import Route, answer
+from solidify.assess.synthesis.search import output_key
 from solidify.errors import OutputError
 from solidify.migrate.adapters import is_prompt_step, prompt_function, reserve_runtime_names
-from solidify.migrate.literals import Names, comment, docstring, string
+from solidify.migrate.literals import Names, comment, docstring, literal, string
 from solidify.migrate.render import HELPERS, Access, Module, Renderer
 
 MAX_PARAMS = 8
 TEST_EXAMPLES = 200  # held-out examples kept per step for the generated tests
 DOC_EXAMPLES = 3
+DOC_COUNTEREXAMPLES = 10  # counterexamples a draft's docstring shows
 LOOKS_DETERMINISTIC = 0.9
 
 
@@ -40,10 +54,40 @@ class StepCode:
     train: list[tuple[Any, Any]] = field(default_factory=list)  # shown to a model (--llm)
     llm_code: str | None = None  # source of `def solve(data)`, accepted by `migrate --llm`
     llm_note: str = ""
+    # A near miss: `program` is written as a draft, with its counterexamples, for review.
+    draft: bool = False
+    # Code for the inputs it is sure of; the others are handed back to the model.
+    route: Route | None = None
 
     @property
     def solved(self) -> bool:
-        return self.program is not None or self.llm_code is not None
+        return (
+            (self.program is not None and not self.draft)
+            or self.route is not None
+            or (self.llm_code is not None)
+        )
+
+    @property
+    def node(self) -> Node | None:
+        """The program the function is rendered from, whole or partial."""
+        return self.route.node if self.route is not None else self.program
+
+    def expectation(self, x: Any, y: Any) -> str:
+        """What a generated test expects of a logged example: the logged output ("same"),
+        the input handed back to the model ("handed_back"), or a known counterexample."""
+        if self.llm_code is not None:
+            return "same"
+        if self.route is not None:
+            ok, got = answer(self.route, x)
+            if not ok:
+                return "handed_back"
+        elif self.draft and self.program is not None:
+            ok, got = apply(self.program, x)
+            if not ok:
+                return "differs"
+        else:
+            return "same"
+        return "same" if output_key(got) == output_key(y) else "differs"
 
 
 @dataclass
@@ -73,13 +117,18 @@ def plan(
             if not s.is_ai:
                 continue
             syn = s.synthesis
+            # The baseline checks hold whatever --min-coverage says: a program that only
+            # says the most common output is never written as the step's code.
             solved = (
                 syn is not None
                 and syn.program is not None
                 and (syn.heldout_coverage >= min_coverage)
+                and not program_problems(syn, Thresholds())
             )
+            routed = s.recommendation.action == "route" and syn is not None and syn.route
+            draft = not solved and s.recommendation.draft is not None and not routed
             deterministic = s.determinism >= LOOKS_DETERMINISTIC
-            if not (solved or deterministic or asked):
+            if not (solved or routed or draft or deterministic or asked):
                 continue
             rows = ok[(ok["workflow"] == w.workflow) & (ok["step"] == s.step)]
             pairs = list(zip(rows["input"].fillna("null"), rows["output"].fillna("null"),
@@ -88,8 +137,12 @@ def plan(
             examples = [(orjson.loads(i), orjson.loads(o)) for i, o in held[:TEST_EXAMPLES]]
             inputs = [orjson.loads(i) for i, _ in (train + held)[:500]]
             train_examples = [(orjson.loads(i), orjson.loads(o)) for i, o in train[:60]]
-            program = syn.program if solved else None
-            chosen.append(StepCode(s, examples, inputs, program, train=train_examples))
+            program = syn.program if solved or draft else None
+            route = syn.route.route if routed else None
+            chosen.append(
+                StepCode(s, examples, inputs, program, train=train_examples, draft=draft,
+                         route=route)
+            )  # fmt: skip
         # Every workflow gets its module, even with nothing to replace yet (an empty STEPS).
         out.steps[w.workflow] = chosen
     return out
@@ -153,7 +206,7 @@ def signature(code: StepCode) -> Signature:
     inputs = code.inputs
     if not inputs or not all(isinstance(x, dict) for x in inputs) or code.llm_code:
         return Signature([], _type_of(inputs) if inputs else "Any")
-    if _uses_whole_input(code.program):
+    if _uses_whole_input(code.node):
         return Signature([], "dict[str, Any]")
     counts: Counter[str] = Counter(k for x in inputs for k in x)
     keys = sorted(counts, key=lambda k: (-counts[k], k))
@@ -180,7 +233,19 @@ def _evidence(code: StepCode, workflow: str) -> str:
     s = code.step
     syn: Synthesis | None = s.synthesis
     lines = [f"Replaces the {s.kind} step {s.step!r} of the workflow {workflow!r}.", ""]
-    if code.program is not None and syn is not None:
+    if code.route is not None and syn is not None and syn.route is not None:
+        routed = syn.route
+        lines.append(
+            f"Routed by solidify from {s.executions} logged executions: {code.route.strategy} "
+            f"code answers {routed.routed_share:.1%} of {routed.heldout} distinct held-out "
+            f"inputs, {routed.purity:.1%} of them as logged."
+        )
+        lines.append(f"Code for: {code.route.describe()}")
+        lines.append(
+            "Every other input raises LookupError: the shadow wrapper (_shadow.py) hands it\n"
+            "to the model."
+        )
+    elif code.program is not None and syn is not None:
         lines.append(
             f"Found by solidify from {s.executions} logged executions: {strategy(code.program)}, "
             f"reproducing {syn.heldout_coverage:.1%} of {syn.heldout_examples} held-out examples."
@@ -228,10 +293,18 @@ def _function(code: StepCode, workflow: str, name: str, module: Module) -> tuple
         params = f"data: {sig.whole_type}"
         call = f"{name}(data)"
     returns = _type_of([y for _, y in code.examples]) if code.examples else "Any"
-    if isinstance(code.program, Extract) and not returns.endswith("| None") and returns != "Any":
+    if (
+        isinstance(code.node, Extract)
+        and code.route is None
+        and not returns.endswith("| None")
+        and returns != "Any"
+    ):
         returns += " | None"  # a pattern may find nothing
     head = f"def {name}({params}) -> {returns}:"
-    if code.program is not None:
+    if code.route is not None:
+        doc = _evidence(code, workflow)
+        body = _route_body(code.route, renderer, code.step.step)
+    elif code.program is not None and not code.draft:
         doc = _evidence(code, workflow)
         body = renderer.body(code.program)
     elif code.llm_code is not None:
@@ -239,6 +312,9 @@ def _function(code: StepCode, workflow: str, name: str, module: Module) -> tuple
         solver = module.names.get(f"{code.step.step}_model_written")
         module.constants.append(("", _rename_solve(code.llm_code, solver)))
         body = [f"return {solver}({_rebuild_input(sig)})"]
+    elif code.program is not None:
+        doc = _draft_doc(code, workflow)
+        body = renderer.body(code.program)
     else:
         syn = code.step.synthesis
         why = syn.note if syn is not None and syn.note else "no program reproduces it"
@@ -255,6 +331,52 @@ def _function(code: StepCode, workflow: str, name: str, module: Module) -> tuple
         body = [f"raise NotImplementedError({message})"]
     lines = [head, docstring(doc), *("    " + line for line in body)]
     return "\n".join(lines), call
+
+
+def _route_body(route: Route, renderer: Renderer, step: str) -> list[str]:
+    """Statements that answer where the route is sure, and raise LookupError elsewhere."""
+    handed_back = f"raise LookupError({string(f'{step}: left to the model')})"
+    node = route.node
+    if route.kind == "rules" and isinstance(node, Rules):
+        lines = []
+        for cond, value in node.rules:
+            lines += [f"if {renderer.cond(cond)}:", f"    return {literal(value)}"]
+        return [*lines, handed_back]
+    if route.kind == "table" and isinstance(node, Lookup):
+        # An unseen key raises KeyError, a LookupError.
+        return [f"return {renderer.expr(node)}"]
+    return [
+        f"found = {renderer.expr(node)}",
+        "if found is None:",
+        f"    {handed_back}",
+        "return found",
+    ]
+
+
+def _draft_doc(code: StepCode, workflow: str) -> str:
+    s = code.step
+    syn = s.synthesis
+    assert syn is not None and code.program is not None
+    wrong = [(x, y) for x, y in code.examples if code.expectation(x, y) == "differs"]
+    shown = []
+    for x, y in wrong[:DOC_COUNTEREXAMPLES]:
+        ok, got = apply(code.program, x)
+        shown.append(
+            "    " + _short_json(x) + "\n      logged: " + _short_json(y)
+            + "\n      draft:  " + (_short_json(got) if ok else "(does not apply)")
+        )  # fmt: skip
+    return (
+        f"DRAFT, not a replacement yet: the {s.kind} step {s.step!r} of {workflow!r}.\n\n"
+        f"Nearly there: a {strategy(code.program)} program found by solidify from "
+        f"{s.executions} logged executions reproduces {syn.heldout_coverage:.1%} of "
+        f"{syn.heldout_examples} distinct held-out inputs; {syn.misses} counterexamples to "
+        f"review.\nProgram: {syn.description}\n\n"
+        "Review the counterexamples: fix the code, or keep the model for them (raise\n"
+        "LookupError for the inputs to hand back). Its generated tests are marked xfail\n"
+        "where it differs from the logs.\n\n"
+        f"Counterexamples (input, logged output, draft's output):\n"
+        + ("\n".join(shown) if shown else "    (none among the examples kept for tests)")
+    )
 
 
 def _rebuild_input(sig: Signature) -> str:
@@ -282,15 +404,20 @@ def module_source(workflow: str, codes: list[StepCode]) -> str:
         functions.append(source)
         registry.append((code.step.step, call))
     solved = sum(1 for c in codes if c.solved)
+    drafts = [c.step.step for c in codes if c.draft and c.llm_code is None]
     stubs = (
-        f"{solved} of {len(codes)} steps are written; the others are stubs that raise\n"
-        "NotImplementedError until they are written.\n"
+        f"{solved} of {len(codes)} steps are written; the others are drafts, or stubs that\n"
+        "raise NotImplementedError until they are written.\n"
         if solved < len(codes)
         else "No step of this workflow is a candidate yet: every AI step does judgment\n"
         "or writing that code cannot reproduce from the logs.\n"
         if not codes
         else ""
     )
+    if drafts:
+        stubs += (
+            f"Drafts, near misses to review before use (listed in DRAFTS): {', '.join(drafts)}.\n"
+        )
     header = docstring(
         f"Deterministic code for the workflow {workflow!r}, generated by solidify.\n\n"
         f"{stubs}STEPS maps each step's name, as logged, to a function of the step's input,\n"
@@ -312,6 +439,12 @@ def module_source(workflow: str, codes: list[StepCode]) -> str:
     for step, call in registry:
         parts.append(f"    {string(step)}: lambda data: {call},")
     parts.append("}")
+    if drafts:
+        parts += [
+            "",
+            "# Steps written as drafts: near misses to review before they replace a model.",
+        ]
+        parts.append("DRAFTS = frozenset({" + ", ".join(string(d) for d in drafts) + "})")
     return "\n".join(parts) + "\n"
 
 
@@ -321,7 +454,9 @@ def module_source(workflow: str, codes: list[StepCode]) -> str:
 TEST_TEMPLATE = '''"""Tests from held-out logged examples of {workflow_doc} (generated by solidify).
 
 Each case replays one logged input through STEPS and expects the logged output.
-Stubs are skipped until they are written.
+Stubs are skipped until they are written. A routed step must hand the inputs it leaves
+to the model back (LookupError); the known counterexamples of a draft or a route are
+marked xfail.
 """
 
 from __future__ import annotations
@@ -360,10 +495,18 @@ def test_every_logged_step_is_registered() -> None:
 @pytest.mark.parametrize(("step", "index"), CASES, ids=[f"case{{i}}" for i in range(len(CASES))])
 def test_logged_example(step: str, index: int) -> None:
     case = EXAMPLES[step][index]
+    expect = case.get("expect", "same")
     try:
         got = module.STEPS[step](copy.deepcopy(case["input"]))
     except NotImplementedError:
         pytest.skip(f"{{step}} is a stub: write it, then this test checks it")
+    except LookupError:
+        if expect == "handed_back":
+            return  # routed: the model answers this input
+        raise
+    assert expect != "handed_back", "a routed step answered an input it left to the model"
+    if expect == "differs" and _norm(got) != _norm(case["output"]):
+        pytest.xfail(f"{{step}}: a known counterexample, to review")
     assert _norm(got) == _norm(case["output"])
 '''
 
@@ -378,8 +521,16 @@ def test_source(workflow: str, module_name: str) -> str:
 
 
 def examples_json(codes: list[StepCode]) -> str:
-    data = {c.step.step: [{"input": x, "output": y} for x, y in c.examples] for c in codes}
+    data = {c.step.step: [_case(c, x, y) for x, y in c.examples] for c in codes}
     return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
+def _case(code: StepCode, x: Any, y: Any) -> dict[str, Any]:
+    case = {"input": x, "output": y}
+    expect = code.expectation(x, y)
+    if expect != "same":
+        case["expect"] = expect
+    return case
 
 
 def readme(modules: dict[str, tuple[str, list[StepCode]]]) -> str:
@@ -395,9 +546,20 @@ def readme(modules: dict[str, tuple[str, list[StepCode]]]) -> str:
     for module_name, (_, codes) in modules.items():
         for c in codes:
             syn = c.step.synthesis
-            status = "solved" if c.program is not None else (
-                "written by a model" if c.llm_code is not None else "stub")  # fmt: skip
-            coverage = f"{syn.heldout_coverage:.1%}" if syn is not None and c.program else "—"
+            status = (
+                "routed" if c.route is not None
+                else "written by a model" if c.llm_code is not None
+                else "draft" if c.draft
+                else "solved" if c.program is not None
+                else "stub"
+            )  # fmt: skip
+            coverage = (
+                f"{syn.route.coverage:.1%} (answers {syn.route.routed_share:.1%})"
+                if syn is not None and c.route is not None and syn.route is not None
+                else f"{syn.heldout_coverage:.1%}"
+                if syn is not None and c.program
+                else "—"
+            )
             step = c.step.step.replace("|", "\\|").replace("\n", " ")
             lines.append(f"| `{module_name}.py` | {step} | {status} | {coverage} |")
     lines += [
@@ -430,6 +592,12 @@ def readme(modules: dict[str, tuple[str, list[StepCode]]]) -> str:
         "",
         "Stubs raise `NotImplementedError`: their docstrings carry logged examples, and",
         "`solidify migrate --llm` can ask a model to write them.",
+        "",
+        "Drafts (listed in a module's `DRAFTS`) are near misses: code that reproduces most",
+        "but not enough held-out examples. Their docstrings list the counterexamples to",
+        "review, and their tests are marked xfail where they differ from the logs.",
+        "Routed steps answer the inputs they are sure of and raise `LookupError` for the",
+        "others, which `_shadow.py` hands to the model in every mode.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -13,6 +13,7 @@ from solidify.assess.model import STAGE_NAMES, Assessment, StepAssessment, Workf
 
 ACTION_COLOURS = {
     "replace": "green",
+    "route": "green",
     "cache": "cyan",
     "downgrade": "blue",
     "harden": "yellow",
@@ -65,6 +66,7 @@ def _workflow(w: WorkflowAssessment, steps: list[StepAssessment]) -> str:
     lines.append(click.style(header, dim=True))
     for s in steps:
         lines.append(_step(s))
+        lines += [click.style(f"      {note}", dim=True) for note in _notes(s)]
     if m.next_steps:
         lines.append("")
         lines.append(
@@ -97,6 +99,20 @@ def _step(s: StepAssessment) -> str:
         f"  {name:<28} {s.kind:<6} {s.executions:>6} {cost:>9} {pct(s.cost_share):>6} "
         f"{pct(s.failure_rate):>6} {s.determinism:>7.2f}  {label} {saves:>11}"
     )
+
+
+def _notes(s: StepAssessment) -> list[str]:
+    """Near misses and thin evidence, under the step's row."""
+    rec = s.recommendation
+    notes = []
+    if rec.draft is not None:
+        notes.append(f"nearly there: {rec.draft['counterexamples']} counterexamples to review")
+    if rec.evidence is not None and not rec.evidence["sufficient"]:
+        notes.append(
+            f"not enough executions to judge ({s.executions} in {s.runs} runs; "
+            f"{rec.evidence['min_executions']} over {rec.evidence['min_runs']} runs settle it)"
+        )
+    return notes
 
 
 def render_trends(periods: list[Any], by: str) -> str:

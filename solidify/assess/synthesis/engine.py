@@ -7,13 +7,20 @@
 4. The search sees only the training part; coverage is measured on the held-out
    part. Only a lookup table memorises, and it is credited only for keys it saw:
    in training, keys seen twice or more; held out, keys seen in training.
+5. Held-out trials are distinct inputs: repeats of an input collapse to one trial, and
+   an input logged with different outputs is a miss whatever the program says.
+6. The evidence is read against the trivial answer: the training's most common output
+   (the baseline), per label for label-valued outputs, and whether the step ever said
+   anything else (a constant is only a replacement for a step that always says it).
+7. When no program reproduces the step, a route is looked for: code for the part of the
+   inputs it is sure of, the model for the rest (solidify.assess.synthesis.route).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,8 +30,9 @@ import orjson
 import pandas as pd
 
 from solidify.assess.metrics import Texts
-from solidify.assess.synthesis.program import Node, apply, describe, strategy, to_dict
-from solidify.assess.synthesis.search import Deadline, output_key, solve
+from solidify.assess.synthesis.program import Const, Node, apply, describe, strategy, to_dict
+from solidify.assess.synthesis.route import RouteResult, find_and_measure
+from solidify.assess.synthesis.search import MAX_LABELS, Deadline, output_key, solve
 
 MAX_EXAMPLES = 1000
 TIME_LIMIT = 2.0
@@ -32,6 +40,7 @@ HELDOUT_SHARE = 0.3
 MIN_TRAIN = 6
 MIN_HELDOUT = 3
 COUNTEREXAMPLES = 3
+ROUTE_BELOW = 0.99  # a route is looked for when the program reproduces less than this
 
 
 @dataclass
@@ -47,6 +56,28 @@ class Synthesis:
     seconds: float = 0.0
     counterexamples: list[dict[str, Any]] = field(default_factory=list)
     note: str = ""
+    # Held-out executions before repeats of an input collapse into one trial.
+    heldout_executions: int = 0
+    disagreeing_inputs: int = 0  # held-out inputs logged with different outputs
+    misses: int = 0  # distinct held-out inputs the program does not reproduce
+    baseline_coverage: float = 0.0  # the training's most common output, on held-out inputs
+    baseline_output: Any = None
+    always_same: bool = False  # every sampled execution gave the same output
+    # For label-valued outputs: label -> (held-out support, share of it reproduced).
+    label_recall: dict[str, tuple[int, float]] = field(default_factory=dict)
+    route: RouteResult | None = None
+
+    @property
+    def constant(self) -> bool:
+        return isinstance(self.program, Const)
+
+    @property
+    def lift(self) -> float:
+        """Share of the baseline's held-out misses that the program gets right."""
+        if self.baseline_coverage >= 1:
+            return 0.0
+        gained = self.heldout_coverage - self.baseline_coverage
+        return gained / (1 - self.baseline_coverage)
 
     @property
     def strategy(self) -> str | None:
@@ -69,6 +100,17 @@ class Synthesis:
             "counterexamples": self.counterexamples,
             "program": to_dict(self.program) if self.program is not None else None,
             "note": self.note,
+            "heldout_executions": self.heldout_executions,
+            "disagreeing_inputs": self.disagreeing_inputs,
+            "misses": self.misses,
+            "baseline_coverage": round(self.baseline_coverage, 4),
+            "lift": round(self.lift, 4),
+            "always_same": self.always_same,
+            "label_recall": {
+                label: {"support": n, "recall": round(r, 4)}
+                for label, (n, r) in self.label_recall.items()
+            },
+            "route": self.route.to_dict() if self.route is not None else None,
         }
 
 
@@ -172,17 +214,25 @@ def fit_and_measure(
     result = Synthesis(
         program=None, train_examples=len(train_text), heldout_examples=len(held_text)
     )
-    if len(train_text) < MIN_TRAIN or len(held_text) < MIN_HELDOUT:
-        result.note = (
-            f"too few distinct examples ({len(train_text)} to learn from, "
-            f"{len(held_text)} held out)"
+    held = distinct_trials(held_text)
+    result.heldout_examples = len(held)
+    result.heldout_executions = len(held_text)
+    if len(train_text) < MIN_TRAIN or len(held) < MIN_HELDOUT:
+        result.note = "; ".join(
+            [
+                f"too few distinct examples ({len(train_text)} to learn from, "
+                f"{len(held)} distinct inputs held out)",
+                *_varying(train_text),
+            ]
         )
         return result
     train = [(orjson.loads(i), orjson.loads(o)) for i, o in train_text]
-    held = [(orjson.loads(i), orjson.loads(o)) for i, o in held_text]
+    result.disagreeing_inputs = sum(1 for _, outs in held if len(outs) > 1)
     xs = [x for x, _ in train]
     ys = [y for _, y in train]
-    best = solve(xs, ys, Deadline(time_limit))
+    deadline = Deadline(time_limit)
+    best = solve(xs, ys, deadline)
+    _baseline(result, ys, held, {o for _, o in train_text} | {o for _, o in held_text})
     result.seconds = time.perf_counter() - started
     if best.node is None:
         result.note = "no program in the search space fits"
@@ -190,32 +240,92 @@ def fit_and_measure(
     result.program = best.node
     result.train_coverage = best.correct / len(train)
     hits = 0
-    for x, y in held:
+    support: dict[str, int] = defaultdict(int)
+    reproduced: dict[str, int] = defaultdict(int)
+    labels = _labels(ys)
+    for x, outs in held:
+        y = outs[0]
         ok, got = apply(best.node, x)
-        if ok and output_key(got) == output_key(y):
+        # An input logged with different outputs is a miss: no program can be right on it.
+        right = len(outs) == 1 and ok and output_key(got) == output_key(y)
+        if labels is not None:
+            label = _label_name(y)
+            support[label] += 1
+            reproduced[label] += right
+        if right:
             hits += 1
         elif len(result.counterexamples) < COUNTEREXAMPLES:
             result.counterexamples.append(
                 {"input": x, "expected": y, "got": got if ok else None, "applies": ok}
             )
-    result.heldout_coverage = hits / len(held)
-    result.confidence = wilson_lower(hits, len(held))
+    n = len(held)
+    result.heldout_coverage = hits / n
+    result.misses = n - hits
+    result.confidence = wilson_lower(hits, n)
+    result.label_recall = {
+        label: (count, reproduced[label] / count) for label, count in sorted(support.items())
+    }
+    if result.heldout_coverage < ROUTE_BELOW and not deadline.passed():
+        result.route = find_and_measure(xs, ys, held, deadline)
     result.note = _note(result, train_text)
     result.seconds = time.perf_counter() - started
     return result
 
 
+def distinct_trials(held_text: list[tuple[str, str]]) -> list[tuple[Any, list[Any]]]:
+    """Held-out examples as distinct inputs, each with its distinct logged outputs (most
+    common first): a repeated input is one trial, not several."""
+    outputs: dict[str, dict[str, int]] = {}
+    for inp, out in held_text:
+        seen = outputs.setdefault(inp, {})
+        seen[out] = seen.get(out, 0) + 1
+    trials = []
+    for inp, outs in outputs.items():
+        ranked = sorted(outs, key=lambda o: -outs[o])
+        trials.append((orjson.loads(inp), [orjson.loads(o) for o in ranked]))
+    return trials
+
+
+def _labels(ys: list[Any]) -> set[str] | None:
+    """The distinct outputs when the step answers with a few labels (scalars), else None."""
+    if any(isinstance(y, (dict, list)) for y in ys):
+        return None
+    labels = {output_key(y) for y in ys}
+    return labels if 2 <= len(labels) <= MAX_LABELS else None
+
+
+def _label_name(y: Any) -> str:
+    return y if isinstance(y, str) else output_key(y)
+
+
+def _baseline(
+    result: Synthesis, ys: list[Any], held: list[tuple[Any, list[Any]]], outputs: set[str]
+) -> None:
+    """The trivial answer (the training's most common output), measured like a program."""
+    if not ys:
+        return
+    keys = [output_key(y) for y in ys]
+    counts = Counter(keys)
+    common = max(counts, key=lambda k: (counts[k], k))
+    result.baseline_output = ys[keys.index(common)]
+    right = sum(1 for _, outs in held if len(outs) == 1 and output_key(outs[0]) == common)
+    result.baseline_coverage = right / len(held) if held else 0.0
+    result.always_same = len(outputs) == 1
+
+
 def _note(result: Synthesis, train_text: list[tuple[str, str]]) -> str:
-    outputs_by_input: dict[str, set[str]] = defaultdict(set)
-    for inp, out in train_text:
-        outputs_by_input[inp].add(out)
-    varying = sum(1 for outs in outputs_by_input.values() if len(outs) > 1)
-    parts = []
-    if varying:
-        parts.append(f"{varying} input(s) logged with different outputs")
+    parts = _varying(train_text)
     if 0 < result.heldout_coverage < 1:
         parts.append(
             f"reproduces {result.heldout_coverage:.0%} of held-out examples; "
             "the rest are exceptions"
         )
     return "; ".join(parts)
+
+
+def _varying(train_text: list[tuple[str, str]]) -> list[str]:
+    outputs_by_input: dict[str, set[str]] = defaultdict(set)
+    for inp, out in train_text:
+        outputs_by_input[inp].add(out)
+    varying = sum(1 for outs in outputs_by_input.values() if len(outs) > 1)
+    return [f"{varying} input(s) logged with different outputs"] if varying else []
