@@ -264,7 +264,7 @@ def run_assessment(
 @click.option(
     "--by",
     type=click.Choice(["day", "week", "month"]),
-    help="Also show trends by period from the logs' timestamps (text and json).",
+    help="Also show trends by period from the logs' timestamps (text, json and markdown).",
 )
 @click.option("--record", is_flag=True, help="Append this assessment to the history database.")
 @click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
@@ -317,8 +317,14 @@ def assess(
     def as_text() -> str:
         return text.render(assessment) + (text.render_trends(periods, by) if by else "")
 
+    def as_markdown() -> str:
+        grouped: dict[str, list] = {}
+        for p in periods:
+            grouped.setdefault(p.workflow, []).append(p)
+        return tables.to_markdown(assessment, periods=grouped, by=by or "month")
+
     emit(fmt, data=data, text=as_text, csv=lambda: tables.to_csv(assessment),
-         markdown=lambda: tables.to_markdown(assessment))  # fmt: skip
+         markdown=as_markdown)  # fmt: skip
     if record:
         from solidify.reports import history
 

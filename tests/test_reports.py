@@ -42,6 +42,15 @@ def test_html_is_self_contained(html_report: str) -> None:
     assert addresses <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
 
 
+def test_html_states_windows_and_definitions_without_literal_backticks(html_report: str) -> None:
+    text = " ".join(re.sub(r"<(style|svg)\b.*?</\1>", "", html_report, flags=re.S).split())
+    assert "These figures cover all logs, 2026-08-01 to 2026-10-" in text
+    assert "The stage is measured on the latest logs, 2026-09-" in text
+    assert "How each figure is counted" in text
+    assert "`" not in text and "<code>declared:</code>" in text
+    assert '<summary class="muted">the code, for engineers</summary><code>' in text
+
+
 def test_html_content_per_workflow(html_report: str) -> None:
     for name in ("release-cleanup", "support-triage", "invoice-intake"):
         assert name in html_report

@@ -271,10 +271,9 @@ def next_steps(
                 s.relay_savings_per_month,
             ))  # fmt: skip
     if level == 1:
-        # An agent picks its tools: only then is there fetching to take out of its hands.
-        agentic = any(s.kind == "agent" for s in steps) or (
-            facts.tool_executions > 0 and facts.ai_executions > 0
-        )
+        # Only where models call tools is there fetching to take out of their hands (an
+        # agent span without tools is a wrapper around model calls: a chain).
+        agentic = facts.tool_executions > 0 and facts.ai_executions > 0
         out.append(
             NextStep(
                 "structure",
