@@ -162,3 +162,16 @@ def test_event_spans_fold_into_their_call(tmp_path: Path) -> None:
     row = table.iloc[0]
     assert (row["input_tokens"], row["output_tokens"]) == (40, 7)
     assert row["duration_ms"] == 3000.0
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    "name", ["claude-agent-2025-12-22.trace.json", "pydantic-ai-tools-2025-12-04.trace.json"]
+)
+def test_an_agent_under_a_root_span_is_not_lifted_by_its_wrapper(name: str) -> None:
+    # The only code span is the root that wraps the agent: no code of its own, stage 1.
+    result = read_logs([str(CORPUS / "langfuse" / name)])
+    [w] = assess(result.table).workflows
+    assert w.maturity.level == 1
+    assert w.maturity.metrics["code_execution_share"] == 0.0
+    assert any("out of the agent" in n.text for n in w.maturity.next_steps)
