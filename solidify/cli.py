@@ -544,12 +544,13 @@ def report(
 
     kind = format_for(out, fmt)
     check_writable(out, force=force)
+    recorded = history.load_if_any(db)  # a named --db that is missing fails before the work
     table, assessment, config = run_assessment(logs, strict, config_path, workflows, steps)
     period = by if by != "auto" else auto_period(table)
     data = ReportData(
         assessment,
         periods=trends(table, assessment, config, by=period),
-        history=history.load_if_any(db),
+        history=recorded,
         by=period,
         sources=list(logs),
     )

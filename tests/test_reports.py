@@ -14,19 +14,16 @@ from tests.conftest import SAMPLES, record, write_jsonl
 
 
 @pytest.fixture(scope="module")
-def html_report(tmp_path_factory) -> str:
-    from click.testing import CliRunner
+def html_report(sample_report: Path) -> str:
+    return sample_report.read_text(encoding="utf-8")
 
-    out = tmp_path_factory.mktemp("report") / "nested" / "report.html"
-    result = CliRunner().invoke(cli, ["report", str(SAMPLES), "--out", str(out),
-                                      "--db", str(out.parent / "none.db")])  # fmt: skip
-    # An explicit --db that does not exist is an error; without --db no history is needed.
-    assert result.exit_code == 3
-    result = CliRunner().invoke(cli, ["report", str(SAMPLES), "--out", str(out)],
-                                env={"SOLIDIFY_HOME": str(out.parent / "home")})  # fmt: skip
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout == ""
-    return out.read_text(encoding="utf-8")
+
+def test_a_named_history_database_must_exist_and_is_checked_first(tmp_path: Path, runner) -> None:
+    out = tmp_path / "report.html"
+    result = runner.invoke(cli, ["report", str(SAMPLES), "--out", str(out),
+                                 "--db", str(tmp_path / "none.db")])  # fmt: skip
+    assert result.exit_code == 3 and "no such history database" in result.stderr
+    assert not out.exists()
 
 
 def test_html_is_self_contained(html_report: str) -> None:
