@@ -106,7 +106,9 @@ def test_report_never_overwrites_without_force(tmp_path: Path, runner) -> None:
     assert out.read_text() == "mine"
     bad = runner.invoke(cli, ["report", log, "--out", str(tmp_path / "r.pdf")])
     assert bad.exit_code == 4 and "use .html or .md" in bad.stderr
-    forced = runner.invoke(cli, ["report", log, "--out", str(out), "--force"],
+    small = write_jsonl(tmp_path / "small.jsonl", [record(run_id=f"r{i}", output=i)
+                                                   for i in range(3)])  # fmt: skip
+    forced = runner.invoke(cli, ["report", str(small), "--out", str(out), "--force"],
                            env={"SOLIDIFY_HOME": str(tmp_path)})  # fmt: skip
     assert forced.exit_code == 0 and out.read_text().startswith("<!DOCTYPE html>")
 
