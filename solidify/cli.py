@@ -264,7 +264,7 @@ def run_assessment(
 @click.option(
     "--by",
     type=click.Choice(["day", "week", "month"]),
-    help="Also show trends by period from the logs' timestamps (text and json).",
+    help="Also show trends by period from the logs' timestamps (text, json and markdown).",
 )
 @click.option("--record", is_flag=True, help="Append this assessment to the history database.")
 @click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
@@ -317,8 +317,14 @@ def assess(
     def as_text() -> str:
         return text.render(assessment) + (text.render_trends(periods, by) if by else "")
 
+    def as_markdown() -> str:
+        grouped: dict[str, list] = {}
+        for p in periods:
+            grouped.setdefault(p.workflow, []).append(p)
+        return tables.to_markdown(assessment, periods=grouped, by=by or "month")
+
     emit(fmt, data=data, text=as_text, csv=lambda: tables.to_csv(assessment),
-         markdown=lambda: tables.to_markdown(assessment))  # fmt: skip
+         markdown=as_markdown)  # fmt: skip
     if record:
         from solidify.reports import history
 
@@ -538,12 +544,13 @@ def report(
 
     kind = format_for(out, fmt)
     check_writable(out, force=force)
+    recorded = history.load_if_any(db)  # a named --db that is missing fails before the work
     table, assessment, config = run_assessment(logs, strict, config_path, workflows, steps)
     period = by if by != "auto" else auto_period(table)
     data = ReportData(
         assessment,
         periods=trends(table, assessment, config, by=period),
-        history=history.load_if_any(db),
+        history=recorded,
         by=period,
         sources=list(logs),
     )

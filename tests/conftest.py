@@ -26,3 +26,22 @@ def record(**fields: Any) -> dict[str, Any]:
     base = {"workflow": "wf", "run_id": "r1", "step": "s"}
     base.update(fields)
     return base
+
+
+@pytest.fixture(scope="session")
+def sample_report(tmp_path_factory) -> Path:
+    """The HTML report of the samples, written once by the command line for every test that
+    reads it (the report tests and the browser test)."""
+    folder = tmp_path_factory.mktemp("sample-report")
+    out = folder / "nested" / "report.html"
+    result = CliRunner().invoke(cli_command(), ["report", str(SAMPLES), "--out", str(out)],
+                                env={"SOLIDIFY_HOME": str(folder / "home")})  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    return out
+
+
+def cli_command():
+    from solidify.cli import cli
+
+    return cli

@@ -70,6 +70,22 @@ def test_a_span_the_reader_marks_says_why(tmp_path: Path) -> None:
 
 
 @needs_corpus
+def test_langfuse_agent_spans_that_repeat_their_calls_are_rollups(runner) -> None:
+    from solidify.cli import cli
+
+    path = CORPUS / "langfuse" / "pydantic-ai-tools-2025-12-04.trace.json"
+    steps = steps_of(path)
+    for name in ("joke_agent run", "evaluator_agent run"):
+        assert steps[name]["rollup"] is True and "equal" in steps[name]["rollup_reason"]
+        assert steps[name]["cost_usd"] == 0.0
+    assert steps["chat gpt-4o-mini"]["rollup"] is False
+    assert steps["chat gpt-4o-mini"]["cost_usd"] > 0
+    table = runner.invoke(cli, ["assess", str(path)]).stdout
+    rows = [line for line in table.splitlines() if "agent run " in line]
+    assert len(rows) == 2 and all(" roll-up " in row for row in rows)
+
+
+@needs_corpus
 def test_langfuse_tools_are_tools_with_their_own_names() -> None:
     steps = steps_of(CORPUS / "langfuse" / "pydantic-ai-tools-2025-12-04.trace.json")
     for name in ("get_pun_suggestion", "get_dad_joke_suggestion", "get_one_liner_suggestion"):
@@ -146,3 +162,16 @@ def test_event_spans_fold_into_their_call(tmp_path: Path) -> None:
     row = table.iloc[0]
     assert (row["input_tokens"], row["output_tokens"]) == (40, 7)
     assert row["duration_ms"] == 3000.0
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    "name", ["claude-agent-2025-12-22.trace.json", "pydantic-ai-tools-2025-12-04.trace.json"]
+)
+def test_an_agent_under_a_root_span_is_not_lifted_by_its_wrapper(name: str) -> None:
+    # The only code span is the root that wraps the agent: no code of its own, stage 1.
+    result = read_logs([str(CORPUS / "langfuse" / name)])
+    [w] = assess(result.table).workflows
+    assert w.maturity.level == 1
+    assert w.maturity.metrics["code_execution_share"] == 0.0
+    assert any("out of the agent" in n.text for n in w.maturity.next_steps)

@@ -77,10 +77,14 @@ def test_langfuse_counts_generation_usage_once() -> None:
     chats = rows(table, kind="llm")
     assert len(chats) == 4
     assert int(chats["input_tokens"].sum()) == 417 + 131 + 502 + 265
+    # The agent spans repeat their model calls' usage (read from their attributes)...
     agents = rows(table, kind="agent")
-    assert len(agents) == 3 and agents["input_tokens"].isna().all()
+    assert len(agents) == 3
+    assert int(agents["input_tokens"].sum()) == 417 + 131 + 502 + 265
     w = assess(table).workflows[0]
+    # ... and are roll-ups: the usage is priced once, on the calls.
     assert w.cost_usd == pytest.approx(float(chats["cost_usd"].sum()))
+    assert all(s.rollup for s in w.steps if s.kind == "agent")
     assert set(table["run_id"]) == {"7a38edd8123db47ad8dcb8aa4c5e3926"}
 
 

@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from solidify.cli import cli
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import ROOT
 
 SCREENSHOT = ROOT / "docs" / "images" / "report.png"
 
@@ -53,12 +52,8 @@ def open_page(page: Path, work: Path) -> tuple[np.ndarray, list[str], list[str]]
     return imread(shot), console, requested
 
 
-def test_the_report_renders_offline_without_errors(tmp_path: Path, runner) -> None:
-    report = tmp_path / "report.html"
-    result = runner.invoke(cli, ["report", str(SAMPLES), "--out", str(report)],
-                           env={"SOLIDIFY_HOME": str(tmp_path)})  # fmt: skip
-    assert result.exit_code == 0, result.stderr
-    pixels, console, requested = open_page(report, tmp_path)
+def test_the_report_renders_offline_without_errors(tmp_path: Path, sample_report: Path) -> None:
+    pixels, console, requested = open_page(sample_report, tmp_path)
     assert requested == []
     assert console == []
     if os.environ.get("SOLIDIFY_UPDATE_SCREENSHOT"):

@@ -14,19 +14,16 @@ from tests.conftest import SAMPLES, record, write_jsonl
 
 
 @pytest.fixture(scope="module")
-def html_report(tmp_path_factory) -> str:
-    from click.testing import CliRunner
+def html_report(sample_report: Path) -> str:
+    return sample_report.read_text(encoding="utf-8")
 
-    out = tmp_path_factory.mktemp("report") / "nested" / "report.html"
-    result = CliRunner().invoke(cli, ["report", str(SAMPLES), "--out", str(out),
-                                      "--db", str(out.parent / "none.db")])  # fmt: skip
-    # An explicit --db that does not exist is an error; without --db no history is needed.
-    assert result.exit_code == 3
-    result = CliRunner().invoke(cli, ["report", str(SAMPLES), "--out", str(out)],
-                                env={"SOLIDIFY_HOME": str(out.parent / "home")})  # fmt: skip
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout == ""
-    return out.read_text(encoding="utf-8")
+
+def test_a_named_history_database_must_exist_and_is_checked_first(tmp_path: Path, runner) -> None:
+    out = tmp_path / "report.html"
+    result = runner.invoke(cli, ["report", str(SAMPLES), "--out", str(out),
+                                 "--db", str(tmp_path / "none.db")])  # fmt: skip
+    assert result.exit_code == 3 and "no such history database" in result.stderr
+    assert not out.exists()
 
 
 def test_html_is_self_contained(html_report: str) -> None:
@@ -40,6 +37,15 @@ def test_html_is_self_contained(html_report: str) -> None:
     # Only XML namespace names remain as addresses: nothing is fetched.
     addresses = set(re.findall(r"https?://[^\"'\s<>)]+", html_report))
     assert addresses <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+
+
+def test_html_states_windows_and_definitions_without_literal_backticks(html_report: str) -> None:
+    text = " ".join(re.sub(r"<(style|svg)\b.*?</\1>", "", html_report, flags=re.S).split())
+    assert "These figures cover all logs, 2026-08-01 to 2026-10-" in text
+    assert "The stage is measured on the latest logs, 2026-09-" in text
+    assert "How each figure is counted" in text
+    assert "`" not in text and "<code>declared:</code>" in text
+    assert '<summary class="muted">the code, for engineers</summary><code>' in text
 
 
 def test_html_content_per_workflow(html_report: str) -> None:
@@ -100,7 +106,9 @@ def test_report_never_overwrites_without_force(tmp_path: Path, runner) -> None:
     assert out.read_text() == "mine"
     bad = runner.invoke(cli, ["report", log, "--out", str(tmp_path / "r.pdf")])
     assert bad.exit_code == 4 and "use .html or .md" in bad.stderr
-    forced = runner.invoke(cli, ["report", log, "--out", str(out), "--force"],
+    small = write_jsonl(tmp_path / "small.jsonl", [record(run_id=f"r{i}", output=i)
+                                                   for i in range(3)])  # fmt: skip
+    forced = runner.invoke(cli, ["report", str(small), "--out", str(out), "--force"],
                            env={"SOLIDIFY_HOME": str(tmp_path)})  # fmt: skip
     assert forced.exit_code == 0 and out.read_text().startswith("<!DOCTYPE html>")
 

@@ -93,7 +93,11 @@ def window_facts(
     declared: bool,
 ) -> WindowFacts:
     is_ai = rows["kind"].isin(AI_KINDS).to_numpy()
-    is_code = (rows["kind"] == "code").to_numpy()
+    # A span that holds other spans (a trace's root, a framework's wrapper) is not code
+    # doing work of its own: only leaf code counts as code.
+    parents = rows["parent_id"].dropna()
+    wrapper = rows["step_id"].isin(set(parents.astype(str))).to_numpy() if len(parents) else False
+    is_code = (rows["kind"] == "code").to_numpy() & ~wrapper
     step, step_names = pd.factorize(rows["step"])
     step_names = np.asarray(step_names, dtype=object)
     run_codes = pd.factorize(rows["run_id"])[0]
@@ -271,10 +275,9 @@ def next_steps(
                 s.relay_savings_per_month,
             ))  # fmt: skip
     if level == 1:
-        # An agent picks its tools: only then is there fetching to take out of its hands.
-        agentic = any(s.kind == "agent" for s in steps) or (
-            facts.tool_executions > 0 and facts.ai_executions > 0
-        )
+        # Only where models call tools is there fetching to take out of their hands (an
+        # agent span without tools is a wrapper around model calls: a chain).
+        agentic = facts.tool_executions > 0 and facts.ai_executions > 0
         out.append(
             NextStep(
                 "structure",

@@ -98,13 +98,15 @@ def _context(data: ReportData, svgs: dict[str, list[dict[str, str]]]) -> dict[st
             action = rec.action or "none"
             steps.append({
                 "name": s.step, "kind": s.kind, "executions": s.executions,
-                "cost": money(s.cost_usd), "share": pct(s.cost_share),
+                "cost": "roll-up" if s.rollup else money(s.cost_usd),
+                "share": pct(s.cost_share),
                 "failure": pct(s.failure_rate), "determinism": f"{s.determinism:.2f}",
                 "action": action,
                 "action_label": (rec.action or "—") + (f" #{s.priority}" if s.priority else ""),
                 "saves": money(rec.savings.per_month_usd, unknown="—")
                 if rec.action not in (None, "keep") else "",
-                "evidence": "; ".join(rec.reasons),
+                "evidence": "; ".join(([s.rollup_reason] if s.rollup_reason else [])
+                                      + rec.reasons),
             })  # fmt: skip
         workflows.append({
             "name": w.workflow, "level": m.level, "stage": m.name, "runs": w.runs,

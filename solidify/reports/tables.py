@@ -179,10 +179,12 @@ def workflow_markdown(
             if rec.action not in (None, "keep")
             else ""
         )
+        cost = "roll-up" if s.rollup else money(s.cost_usd)
+        evidence = [s.rollup_reason] if s.rollup_reason else []
         lines.append(
-            f"| {md_escape(s.step)} | {s.kind} | {s.executions} | {money(s.cost_usd)} | "
+            f"| {md_escape(s.step)} | {s.kind} | {s.executions} | {cost} | "
             f"{pct(s.cost_share)} | {pct(s.failure_rate)} | {s.determinism:.2f} | {action} | "
-            f"{saves} | {md_escape('; '.join(rec.reasons))} |"
+            f"{saves} | {md_escape('; '.join(evidence + rec.reasons))} |"
         )
     lines.append("")
     return lines

@@ -67,6 +67,9 @@ def _workflow(w: WorkflowAssessment, steps: list[StepAssessment]) -> str:
     for s in steps:
         lines.append(_step(s))
         lines += [click.style(f"      {note}", dim=True) for note in _notes(s)]
+    if any(s.rollup for s in steps):
+        lines.append(click.style("  roll-up: the step reports the usage of the calls under it; "
+                                 "its cost is counted once, on them", dim=True))  # fmt: skip
     if m.next_steps:
         lines.append("")
         lines.append(
@@ -90,7 +93,7 @@ def _step(s: StepAssessment) -> str:
     if rec.action and s.priority:
         action = f"{rec.action} #{s.priority}"
     label = click.style(f"{action:<16}", fg=ACTION_COLOURS.get(rec.action or "keep"))
-    cost = money(s.cost_usd, unknown="unknown")
+    cost = "roll-up" if s.rollup else money(s.cost_usd, unknown="unknown")
     name = s.step if len(s.step) <= 28 else s.step[:27] + "…"
     saves = (
         money(rec.savings.per_month_usd, unknown="-") if rec.action not in (None, "keep") else ""

@@ -143,7 +143,26 @@ def _observation(
     record.update(usage(first(o, "usageDetails", "usage_details")))
     if record.get("input_tokens") or record.get("output_tokens"):
         record["cost_usd"] = number(total_cost)
+    elif kind in ("agent", "code"):
+        # Agent and wrapper spans carry usage only in their framework attributes: read it,
+        # so the roll-up rule (assess/rollups.py) can tell a wrapper from a call of its own.
+        record.update(_attribute_usage(o, record))
     return [{k: v for k, v in record.items() if v is not None}]
+
+
+def _attribute_usage(o: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    _, attributes = _metadata(o)
+    tokens_in = integer(first(attributes, "gen_ai.usage.input_tokens", "llm.token_count.prompt"))
+    tokens_out = integer(
+        first(attributes, "gen_ai.usage.output_tokens", "llm.token_count.completion")
+    )
+    if not tokens_in and not tokens_out:
+        return {}
+    out: dict[str, Any] = {"input_tokens": tokens_in, "output_tokens": tokens_out}
+    model = first(attributes, "gen_ai.response.model", "gen_ai.request.model", "model_name")
+    if model and not record.get("model"):
+        out["model"] = str(model)
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def _message(o: dict[str, Any]) -> str:
