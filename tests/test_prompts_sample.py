@@ -119,3 +119,31 @@ def test_hostile_prompts_give_safe_working_adapters(tmp_path: Path, runner) -> N
         cwd=out, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:]
+
+
+def test_a_prompt_version_without_a_program_is_left_to_the_model(tmp_path: Path, runner) -> None:
+    records = []
+    for n in range(200):
+        old = n < 194  # the new wording has only a few executions so far
+        user = f"Country: {n % 13}" if old else f"Shipping country code: {n % 13}"
+        records.append({"workflow": "desk", "run_id": f"r{n}", "step": "route", "kind": "llm",
+                        "model": "gpt-4o-mini", "prompt_name": "route",
+                        "prompt_version": 1 if old else 2,
+                        "input": [{"role": "user", "content": user}],
+                        "output": "EMEA" if n % 13 < 7 else "APAC"})  # fmt: skip
+    log = tmp_path / "desk.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    data = json.loads(runner.invoke(cli, ["assess", str(log), "--format", "json"]).stdout)
+    (step,) = [s for s in data["workflows"][0]["steps"] if s["step"] == "route"]
+    versions = step["synthesis"]["prompt"]["versions"]
+    assert [v["program"] is None for v in versions] == [False, True]
+    out = tmp_path / "generated"
+    assert runner.invoke(cli, ["migrate", str(log), "--out", str(out)]).exit_code == 0
+    assert (
+        'raise LookupError("route: no program for prompt version 2' in (out / "desk.py").read_text()
+    )
+    checked = json.loads(
+        runner.invoke(cli, ["verify", str(out), str(log), "--format", "json"]).stdout
+    )
+    (route,) = checked["steps"]
+    assert not route["stub"] and route["errors"] == 6 and route["agreed"] == 194

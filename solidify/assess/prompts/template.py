@@ -250,8 +250,9 @@ def infer(texts: list[str]) -> tuple[Template | None, str]:
             name, k = f"{base}_{k}", k + 1
         names.add(name)
         slots.append({"name": name, **slot_spec([v[n] for v in values])})
-    fixed = "".join(pieces)
+    # The fixed text, without the role names: at least a word of it must be the prompt's.
+    fixed = re.sub(r"[^\x1e\x1f]*\x1f", " ", "\x1e".join(pieces))
     free = _whole_messages(pieces) and all(s["type"] == "text" for s in slots)
-    if len(re.findall(r"\w+", fixed)) < 3 or free:
+    if not re.search(r"[^\W\d_]{2}", fixed) or free:
         return None, "no slots found: the prompt is free text"
     return Template(pieces, slots), ""
