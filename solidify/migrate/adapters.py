@@ -27,7 +27,14 @@ _SLOT_TYPES = {"int": "int", "decimal": "float", "bool": "bool", "date": "str", 
 
 
 def is_prompt_step(syn: Any) -> bool:
-    return isinstance(syn, PromptSynthesis) and syn.form is not None and syn.program is not None
+    """A step solved on a prompt's slots or on answers read in a format (a step whose
+    prompt had no slots and whose answers are used as logged is written as before)."""
+    return (
+        isinstance(syn, PromptSynthesis)
+        and syn.form is not None
+        and syn.program is not None
+        and any(v.template is not None or v.output is not None for v in syn.form.versions)
+    )
 
 
 def runtime_source() -> str:
