@@ -69,7 +69,8 @@ def test_answer_formats_are_learned(steps: dict[str, dict]) -> None:
                                  "thousands": True}  # fmt: skip
     assert fmt("is_priority")["words"] == ["yes", "no"]
     assert fmt("vendor_summary")["fence"] == "```json" and fmt("vendor_summary")["indent"] == 2
-    assert fmt("parse_packing_list")["wrap"] == "parts"
+    packing = fmt("parse_packing_list")
+    assert (packing["wrap"], packing["path"]) == ("path", ["content", 0, "text"])
 
 
 def test_migrate_writes_slot_functions_and_adapters_that_verify(tmp_path: Path, runner) -> None:
