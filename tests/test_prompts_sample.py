@@ -148,3 +148,21 @@ def test_a_prompt_version_without_a_program_is_left_to_the_model(tmp_path: Path,
     )
     (route,) = checked["steps"]
     assert not route["stub"] and route["errors"] == 6 and route["agreed"] == 194
+
+
+def test_tidy_inputs_with_fenced_json_answers(tmp_path: Path, runner) -> None:
+    records = [{"workflow": "wf", "run_id": f"r{n}", "step": "to_json", "kind": "llm",
+                "model": "gpt-4o-mini", "input": {"sku": f"X{n}", "qty": n % 9},
+                "output": "```json\n" + json.dumps({"item": f"X{n}", "count": n % 9}, indent=2)
+                + "\n```"} for n in range(80)]  # fmt: skip
+    log = tmp_path / "wf.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    data = json.loads(runner.invoke(cli, ["assess", str(log), "--format", "json"]).stdout)
+    (step,) = data["workflows"][0]["steps"]
+    assert step["recommendation"] == "replace" and step["replacement"]["strategy"] == "object"
+    out = tmp_path / "generated"
+    assert runner.invoke(cli, ["migrate", str(log), "--out", str(out)]).exit_code == 0
+    checked = json.loads(
+        runner.invoke(cli, ["verify", str(out), str(log), "--format", "json"]).stdout
+    )
+    assert [(s["step"], s["agreement"]) for s in checked["steps"]] == [("to_json", 1.0)]
