@@ -406,6 +406,14 @@ def test_logged_versions_and_variables_are_used() -> None:
     assert version.examples == 40
 
 
+def test_logged_variables_as_json_text_from_a_csv_cell() -> None:
+    from solidify.assess.prompts.fit import _logged
+
+    cells = [json.dumps({"prompt_variables": json.dumps({"qty": 3}), "other": 1}), None,
+             json.dumps({"prompt_variables": "{not json"})]  # fmt: skip
+    assert _logged(cells) == [{"prompt_variables": {"qty": 3}}, {}, {}]
+
+
 def test_bad_inputs_degrade_without_a_traceback() -> None:
     pairs = step_pairs(60)
     odd = [(orjson.dumps([{"role": "user", "content": 7}, 3]).decode(), o) for _, o in pairs[:5]]
