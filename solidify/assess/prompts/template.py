@@ -163,7 +163,7 @@ def _align(token_lists: list[list[str]], *, merge_weak: bool) -> list[str] | Non
     expect_fixed = True
     for fixed, text in merged:
         if fixed != expect_fixed:
-            pieces.append("")  # an empty fixed piece between two slots cannot happen here
+            pieces.append("")  # the text starts with a slot: an empty fixed piece first
         if fixed:
             pieces.append(text)
         expect_fixed = not fixed
