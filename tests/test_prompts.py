@@ -60,6 +60,12 @@ def test_bare_prompts_and_unexpected_shapes() -> None:
     assert prompt_text([1, 2, 3]) is None
     assert prompt_text({"country": "PL"}) is None
     assert prompt_text([{"role": "user"}]) is None  # a message without content
+    responses = [{"role": "user", "content": "Weather in Tokyo?"},
+                 {"type": "function_call", "name": "weather", "arguments": '{"city": "Tokyo"}'},
+                 {"type": "function_call_output", "output": "sunny"}]  # fmt: skip
+    assert prompt_text(responses) == (
+        'user\x1fWeather in Tokyo?\x1eassistant\x1f{"city": "Tokyo"}\x1etool\x1fsunny'
+    )
 
 
 # ---------------------------------------------------------------- templates and slots
@@ -230,8 +236,12 @@ def test_identifiers_are_not_numbers() -> None:
          for d in ("EMEA", "APAC")],
         [{"role": "assistant", "content": [{"type": "tool_use", "id": "tu_1", "name": "route",
                                             "input": {"desk": d}}]} for d in ("EMEA", "APAC")],
+        [[{"role": "assistant", "parts": [{"type": "text", "content": d}],
+           "finish_reason": "stop"}] for d in ("EMEA", "APAC")],
+        [{"finish_reason": "stop", "text": d} for d in ("EMEA", "APAC")],
     ],
-    ids=["openai-message", "anthropic-message", "openai-tool-call", "anthropic-tool-use"],
+    ids=["openai-message", "anthropic-message", "openai-tool-call", "anthropic-tool-use",
+         "otel-output-messages", "text-object"],
 )  # fmt: skip
 def test_messages_and_tool_calls_round_trip(outputs: list[Any]) -> None:
     fmt = learn_format(outputs)
@@ -394,6 +404,14 @@ def test_logged_versions_and_variables_are_used() -> None:
     (version,) = form.versions  # two logged versions of one text are one template
     assert version.template["slots"][0]["name"] == "how_many"
     assert version.examples == 40
+
+
+def test_logged_variables_as_json_text_from_a_csv_cell() -> None:
+    from solidify.assess.prompts.fit import _logged
+
+    cells = [json.dumps({"prompt_variables": json.dumps({"qty": 3}), "other": 1}), None,
+             json.dumps({"prompt_variables": "{not json"})]  # fmt: skip
+    assert _logged(cells) == [{"prompt_variables": {"qty": 3}}, {}, {}]
 
 
 def test_bad_inputs_degrade_without_a_traceback() -> None:

@@ -69,7 +69,8 @@ def test_answer_formats_are_learned(steps: dict[str, dict]) -> None:
                                  "thousands": True}  # fmt: skip
     assert fmt("is_priority")["words"] == ["yes", "no"]
     assert fmt("vendor_summary")["fence"] == "```json" and fmt("vendor_summary")["indent"] == 2
-    assert fmt("parse_packing_list")["wrap"] == "parts"
+    packing = fmt("parse_packing_list")
+    assert (packing["wrap"], packing["path"]) == ("path", ["content", 0, "text"])
 
 
 def test_migrate_writes_slot_functions_and_adapters_that_verify(tmp_path: Path, runner) -> None:
@@ -119,3 +120,49 @@ def test_hostile_prompts_give_safe_working_adapters(tmp_path: Path, runner) -> N
         cwd=out, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:]
+
+
+def test_a_prompt_version_without_a_program_is_left_to_the_model(tmp_path: Path, runner) -> None:
+    records = []
+    for n in range(200):
+        old = n < 194  # the new wording has only a few executions so far
+        user = f"Country: {n % 13}" if old else f"Shipping country code: {n % 13}"
+        records.append({"workflow": "desk", "run_id": f"r{n}", "step": "route", "kind": "llm",
+                        "model": "gpt-4o-mini", "prompt_name": "route",
+                        "prompt_version": 1 if old else 2,
+                        "input": [{"role": "user", "content": user}],
+                        "output": "EMEA" if n % 13 < 7 else "APAC"})  # fmt: skip
+    log = tmp_path / "desk.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    data = json.loads(runner.invoke(cli, ["assess", str(log), "--format", "json"]).stdout)
+    (step,) = [s for s in data["workflows"][0]["steps"] if s["step"] == "route"]
+    versions = step["synthesis"]["prompt"]["versions"]
+    assert [v["program"] is None for v in versions] == [False, True]
+    out = tmp_path / "generated"
+    assert runner.invoke(cli, ["migrate", str(log), "--out", str(out)]).exit_code == 0
+    assert (
+        'raise LookupError("route: no program for prompt version 2' in (out / "desk.py").read_text()
+    )
+    checked = json.loads(
+        runner.invoke(cli, ["verify", str(out), str(log), "--format", "json"]).stdout
+    )
+    (route,) = checked["steps"]
+    assert not route["stub"] and route["errors"] == 6 and route["agreed"] == 194
+
+
+def test_tidy_inputs_with_fenced_json_answers(tmp_path: Path, runner) -> None:
+    records = [{"workflow": "wf", "run_id": f"r{n}", "step": "to_json", "kind": "llm",
+                "model": "gpt-4o-mini", "input": {"sku": f"X{n}", "qty": n % 9},
+                "output": "```json\n" + json.dumps({"item": f"X{n}", "count": n % 9}, indent=2)
+                + "\n```"} for n in range(80)]  # fmt: skip
+    log = tmp_path / "wf.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    data = json.loads(runner.invoke(cli, ["assess", str(log), "--format", "json"]).stdout)
+    (step,) = data["workflows"][0]["steps"]
+    assert step["recommendation"] == "replace" and step["replacement"]["strategy"] == "object"
+    out = tmp_path / "generated"
+    assert runner.invoke(cli, ["migrate", str(log), "--out", str(out)]).exit_code == 0
+    checked = json.loads(
+        runner.invoke(cli, ["verify", str(out), str(log), "--format", "json"]).stdout
+    )
+    assert [(s["step"], s["agreement"]) for s in checked["steps"]] == [("to_json", 1.0)]

@@ -27,7 +27,14 @@ _SLOT_TYPES = {"int": "int", "decimal": "float", "bool": "bool", "date": "str", 
 
 
 def is_prompt_step(syn: Any) -> bool:
-    return isinstance(syn, PromptSynthesis) and syn.form is not None and syn.program is not None
+    """A step solved on a prompt's slots or on answers read in a format (a step whose
+    prompt had no slots and whose answers are used as logged is written as before)."""
+    return (
+        isinstance(syn, PromptSynthesis)
+        and syn.form is not None
+        and syn.program is not None
+        and any(v.template is not None or v.output is not None for v in syn.form.versions)
+    )
 
 
 def runtime_source() -> str:
@@ -159,10 +166,11 @@ def _version_function(
             continue
     returns = _returns(values)
     if program is None:
-        message = string(f"{code.step.step}: prompt version {n + 1} is not written yet")
+        # Too few examples of this version to learn from: the model keeps answering it.
+        message = string(f"{code.step.step}: no program for prompt version {n + 1}: ask the model")
         head, body, args = (
             f"def {fn}(data: Any) -> Any:",
-            [f"raise NotImplementedError({message})"],
+            [f"raise LookupError({message})"],
             whole_arg,
         )
     elif version.template is None or _uses_whole(program):

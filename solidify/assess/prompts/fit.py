@@ -123,8 +123,15 @@ def _logged(prompts: list[str | None] | None) -> list[dict[str, Any]] | None:
             extra = orjson.loads(text) if isinstance(text, str) and text else {}
         except orjson.JSONDecodeError:
             extra = {}
-        out.append({k: v for k, v in extra.items() if k.startswith("prompt_")}
-                   if isinstance(extra, dict) else {})  # fmt: skip
+        if not isinstance(extra, dict):
+            extra = {}
+        logged = {k: v for k, v in extra.items() if k.startswith("prompt_")}
+        if isinstance(logged.get("prompt_variables"), str):  # a CSV cell holds JSON text
+            try:
+                logged["prompt_variables"] = orjson.loads(logged["prompt_variables"])
+            except orjson.JSONDecodeError:
+                del logged["prompt_variables"]
+        out.append(logged)
     return out if any(out) else None
 
 

@@ -125,6 +125,11 @@ def learn_form(
         # One prompt whose user message changed wording: its first lines tell them apart.
         groups = _versions(texts, key=_first_lines)
         found = _templates(texts, groups) if len(groups) > 1 else None
+    if found is not None and len(found) < len(groups):
+        kept = {id(p) for p, _ in found}
+        labels = (
+            [lb for g, lb in zip(groups, labels, strict=True) if id(g) in kept] if labels else []
+        )
     if found is None:
         note = infer([t for t in texts if t is not None])[1]
         fmt = learn_format(outputs)
@@ -136,7 +141,7 @@ def learn_form(
         return PromptForm([Version(None, fmt, examples=len(inputs))], [note])
     versions: list[Version] = []
     seen: dict[tuple[str, ...], Version] = {}
-    for n, (positions, template) in enumerate(zip(groups, found, strict=True)):
+    for n, (positions, template) in enumerate(found):
         if logged:
             variables = [logged[i].get("prompt_variables") for i in positions]
             _name_from_variables(template, [texts[i] for i in positions], variables)
@@ -158,15 +163,18 @@ def learn_form(
     return PromptForm(versions, notes, texts=texts)
 
 
-def _templates(texts: list[str | None], groups: list[list[int]]) -> list[Template] | None:
-    """A template per group of renderings, or None if a group follows none."""
+def _templates(
+    texts: list[str | None], groups: list[list[int]]
+) -> list[tuple[list[int], Template]] | None:
+    """The groups of renderings that follow a template, with it; None if none does. (A
+    version logged too few times to show its template is left out: its examples fit no
+    template, and count as misses.)"""
     out = []
     for positions in groups:
         template, _ = infer([texts[i] for i in positions if texts[i] is not None])
-        if template is None:
-            return None
-        out.append(template)
-    return out
+        if template is not None:
+            out.append((positions, template))
+    return out or None
 
 
 def _logged_versions(

@@ -51,10 +51,11 @@ def learn_format(outputs: list[Any]) -> dict[str, Any] | None:
 def structured(outputs: list[Any]) -> bool:
     """Whether answers look wrapped or written as JSON text (a cheap look at a few)."""
     for output in outputs[:20]:
-        if isinstance(output, dict) and output.get("role") == "assistant":
+        message = output[0] if isinstance(output, list) and len(output) == 1 else output
+        if isinstance(message, dict) and (
+            message.get("role") == "assistant" or message.get("type") == "text"
+        ):
             return True
-        if isinstance(output, list) and output and isinstance(output[0], dict):
-            return "text" in output[0]
         if isinstance(output, str) and output.lstrip()[:1] in ("{", "[", "`"):
             return True
     return False
@@ -71,29 +72,70 @@ def _share(outputs: list[Any], fmt: dict[str, Any]) -> float:
     return good / len(outputs)
 
 
+_TEXT_KEYS = ("content", "text", "output", "completion", "answer")
+
+
 def _wrappers(outputs: list[Any]) -> list[dict[str, Any]]:
+    """Where the answer's text sits in the logged output: the output itself, a tool
+    call's arguments, or one text inside a message whose other parts never change
+    (OpenAI and Anthropic messages, OpenTelemetry's output messages and parts, …)."""
     first = next((o for o in outputs if o is not None), None)
     if isinstance(first, str):
         return [{"wrap": "none"}]
-    if isinstance(first, list) and first and isinstance(first[0], dict) and "text" in first[0]:
-        return [{"wrap": "part_list"}]
-    if not isinstance(first, dict) or first.get("role") != "assistant":
+    if not isinstance(first, (dict, list)):
         return []
-    shape = {k: v for k, v in first.items() if k not in ("content",)}
-    calls = first.get("tool_calls")
-    if isinstance(calls, list) and len(calls) == 1:
-        arguments = calls[0].get("function", {}).get("arguments")
-        path = ["tool_calls", 0, "function", "arguments"]
-        return [_tool_wrap(first, path, as_text=isinstance(arguments, str))]
-    content = first.get("content")
-    if isinstance(content, list) and len(content) == 1 and isinstance(content[0], dict):
-        if content[0].get("type") == "tool_use":
-            return [_tool_wrap(first, ["content", 0, "input"], as_text=False)]
-        return [{"wrap": "parts", "shape": shape}]
-    return [{"wrap": "message", "shape": shape}]
+    message = first[0] if isinstance(first, list) and len(first) == 1 else first
+    if isinstance(message, dict):
+        calls = message.get("tool_calls")
+        prefix: list[Any] = [0] if message is not first else []
+        if isinstance(calls, list) and len(calls) == 1 and isinstance(calls[0], dict):
+            arguments = (calls[0].get("function") or {}).get("arguments")
+            path = [*prefix, "tool_calls", 0, "function", "arguments"]
+            return [_tool_wrap(first, path, as_text=isinstance(arguments, str))]
+        for key in ("content", "parts"):
+            parts = message.get(key)
+            part = parts[0] if isinstance(parts, list) and len(parts) == 1 else None
+            if isinstance(part, dict) and part.get("type") in ("tool_use", "tool_call"):
+                inner = "input" if "input" in part else "arguments"
+                as_text = isinstance(part.get(inner), str)
+                return [_tool_wrap(first, [*prefix, key, 0, inner], as_text=as_text)]
+    found = []
+    for path in _text_paths(first):
+        shape = _tool_wrap(first, path, as_text=False)["shape"]
+        if all(_blanked(o, path) == shape for o in outputs[:20]):
+            found.append({"wrap": "path", "path": path, "shape": shape})
+    return found
 
 
-def _tool_wrap(first: dict[str, Any], path: list[Any], *, as_text: bool) -> dict[str, Any]:
+def _text_paths(value: Any, path: tuple[Any, ...] = (), depth: int = 0) -> list[list[Any]]:
+    """Paths to the strings of an output, the likeliest answer keys first."""
+    out: list[list[Any]] = []
+    if isinstance(value, str) and path:
+        out.append(list(path))
+    elif isinstance(value, dict) and depth < 5:
+        for k, v in value.items():
+            out += _text_paths(v, (*path, k), depth + 1)
+    elif isinstance(value, list) and depth < 5 and len(value) <= 4:
+        for n, v in enumerate(value):
+            out += _text_paths(v, (*path, n), depth + 1)
+    return sorted(out, key=lambda p: (str(p[-1]) not in _TEXT_KEYS, len(p)))[:8]
+
+
+def _blanked(output: Any, path: list[Any]) -> Any:
+    try:
+        copy = json.loads(json.dumps(output))
+        where = copy
+        for key in path[:-1]:
+            where = where[key]
+        if not isinstance(where[path[-1]], str):
+            return None
+        where[path[-1]] = None
+        return copy
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def _tool_wrap(first: Any, path: list[Any], *, as_text: bool) -> dict[str, Any]:
     shape = json.loads(json.dumps(first))
     where = shape
     for key in path[:-1]:
@@ -113,18 +155,15 @@ def _tool_args(output: Any, wrap: dict[str, Any]) -> Any:
 
 
 def _text_of(output: Any, wrap: dict[str, Any]) -> Any:
-    kind = wrap["wrap"]
-    if kind == "none":
+    if wrap["wrap"] == "none":
         return output
-    if kind == "message" and isinstance(output, dict):
-        return output.get("content")
-    if kind == "parts" and isinstance(output, dict):
-        parts = output.get("content")
-        if isinstance(parts, list) and len(parts) == 1 and isinstance(parts[0], dict):
-            return parts[0].get("text")
-    if kind == "part_list" and isinstance(output, list) and len(output) == 1:
-        return output[0].get("text") if isinstance(output[0], dict) else None
-    return None
+    try:
+        where = output
+        for key in wrap["path"]:
+            where = where[key]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return where
 
 
 def _bodies(texts: list[str]) -> list[dict[str, Any]]:

@@ -16,7 +16,8 @@ from typing import Any
 
 _ROLES = {"human": "user", "humanmessage": "user", "ai": "assistant", "aimessage": "assistant",
           "systemmessage": "system", "developer": "system", "model": "assistant",
-          "toolmessage": "tool", "functionmessage": "tool", "chatmessage": "user"}  # fmt: skip
+          "toolmessage": "tool", "functionmessage": "tool", "chatmessage": "user",
+          "function_call": "assistant", "function_call_output": "tool"}  # fmt: skip
 _ROLE_MARK = "\x1f"
 _MESSAGE_MARK = "\x1e"
 _NULLS = ("NONE", "None", "none", "N/A", "n/a", "NA", "null", "NULL", "nil", "-", "")
@@ -53,11 +54,12 @@ def _message(item: Any) -> tuple[str, str] | None:
         role = str(ids[-1] if isinstance(ids, list) and ids else "user")
         item = {"role": role, **item["kwargs"]}
     role = item.get("role", item.get("type"))
-    if not isinstance(role, str) or ("content" not in item and "parts" not in item):
+    # Responses API items carry a call's arguments or a tool's output instead of content.
+    key = next((k for k in ("content", "parts", "arguments", "output") if k in item), None)
+    if not isinstance(role, str) or key is None:
         return None
     role = _ROLES.get(role.lower(), role.lower())
-    content = item["content"] if "content" in item else item["parts"]
-    return role, _content_text(content)
+    return role, _content_text(item[key])
 
 
 def prompt_text(value: Any) -> str | None:
@@ -275,27 +277,35 @@ def parse_body(text: str, fmt: dict[str, Any]) -> Any:
     return value
 
 
+def _placed(shape: Any, path: list[Any], value: Any) -> Any:
+    """A copy of `shape` with `value` at `path`."""
+    out = json.loads(json.dumps(shape))
+    where = out
+    for key in path[:-1]:
+        where = where[key]
+    where[path[-1]] = value
+    return out
+
+
+def _at(output: Any, path: list[Any]) -> Any:
+    for key in path:
+        output = output[key]
+    return output
+
+
 def render_output(value: Any, fmt: dict[str, Any]) -> Any:
-    """The output exactly as the step logged it, for a value: text, message or tool call."""
+    """The output exactly as the step logged it, for a value: the answer's text, or the
+    message (or tool call) around it, whose other parts stay as they always were."""
     wrap = fmt.get("wrap", "none")
     if wrap == "tool":
-        call = json.loads(json.dumps(fmt["shape"]))
-        where = call
-        for key in fmt["path"][:-1]:
-            where = where[key]
         args = _ordered(value, fmt.get("order", {}))
-        last = fmt["path"][-1]
-        where[last] = json.dumps(args, ensure_ascii=False) if fmt.get("as_text") else args
-        return call
+        args = json.dumps(args, ensure_ascii=False) if fmt.get("as_text") else args
+        return _placed(fmt["shape"], fmt["path"], args)
     text = render_body(value, fmt)
     if wrap == "none":
         return text
-    if wrap == "message":
-        return {**fmt["shape"], "content": text}
-    if wrap == "parts":
-        return {**fmt["shape"], "content": [{"type": "text", "text": text}]}
-    if wrap == "part_list":
-        return [{"type": "text", "text": text}]
+    if wrap == "path":
+        return _placed(fmt["shape"], fmt["path"], text)
     raise ValueError(f"unknown answer wrapper {wrap!r}")
 
 
@@ -312,9 +322,7 @@ def parse_output(output: Any, fmt: dict[str, Any]) -> Any:
     does not come back exactly when written again."""
     wrap = fmt.get("wrap", "none")
     if wrap == "tool":
-        where = output
-        for key in fmt["path"]:
-            where = where[key]
+        where = _at(output, fmt["path"])
         value = json.loads(where) if fmt.get("as_text") else where
         again = render_output(value, fmt)
         if fmt.get("any_id"):  # call ids differ from call to call: not compared
@@ -324,13 +332,8 @@ def parse_output(output: Any, fmt: dict[str, Any]) -> Any:
         return value
     if wrap == "none":
         text = output
-    elif wrap == "message":
-        text = output.get("content") if isinstance(output, dict) else None
-    elif wrap == "parts":
-        parts = output.get("content") if isinstance(output, dict) else None
-        text = parts[0].get("text") if isinstance(parts, list) and len(parts) == 1 else None
-    elif wrap == "part_list":
-        text = output[0].get("text") if isinstance(output, list) and len(output) == 1 else None
+    elif wrap == "path":
+        text = _at(output, fmt["path"])
     else:
         raise ValueError(f"unknown answer wrapper {wrap!r}")
     if not isinstance(text, str):

@@ -163,7 +163,7 @@ def _align(token_lists: list[list[str]], *, merge_weak: bool) -> list[str] | Non
     expect_fixed = True
     for fixed, text in merged:
         if fixed != expect_fixed:
-            pieces.append("")  # an empty fixed piece between two slots cannot happen here
+            pieces.append("")  # the text starts with a slot: an empty fixed piece first
         if fixed:
             pieces.append(text)
         expect_fixed = not fixed
@@ -250,8 +250,9 @@ def infer(texts: list[str]) -> tuple[Template | None, str]:
             name, k = f"{base}_{k}", k + 1
         names.add(name)
         slots.append({"name": name, **slot_spec([v[n] for v in values])})
-    fixed = "".join(pieces)
+    # The fixed text, without the role names: at least a word of it must be the prompt's.
+    fixed = re.sub(r"[^\x1e\x1f]*\x1f", " ", "\x1e".join(pieces))
     free = _whole_messages(pieces) and all(s["type"] == "text" for s in slots)
-    if len(re.findall(r"\w+", fixed)) < 3 or free:
+    if not re.search(r"[^\W\d_]{2}", fixed) or free:
         return None, "no slots found: the prompt is free text"
     return Template(pieces, slots), ""

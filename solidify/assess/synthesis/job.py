@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from solidify.assess.prompts.fit import fit
 from solidify.assess.synthesis.engine import Synthesis
 
 
@@ -20,6 +21,4 @@ class Job:
 
     def run(self) -> Synthesis:
         # Prompt-form steps are decomposed first (templates, slots, answer formats).
-        from solidify.assess.prompts.fit import fit
-
         return fit(self.train, self.held, time_limit=self.time_limit, prompts=self.prompts)
