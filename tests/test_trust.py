@@ -268,3 +268,27 @@ def test_migrate_writes_routes_and_drafts_whose_tests_pass(tmp_path: Path, runne
     )  # fmt: skip
     assert tests.returncode == 0, tests.stdout[-2000:]
     assert "xfailed" in tests.stdout and " passed" in tests.stdout
+
+    # verify counts a routed step's agreement on the inputs it answers.
+    checked = runner.invoke(cli, ["verify", str(out), str(log), "--format", "json"])
+    steps = {c["step"]: c for c in json.loads(checked.stdout)["steps"]}
+    assert steps["s"]["handed_back"] > 0 and steps["s"]["errors"] == 0
+    assert steps["s"]["agreement"] >= 0.99
+
+
+def test_failed_executions_are_reported_next_to_the_program(tmp_path: Path) -> None:
+    rng = random.Random(6)
+    rows = records([({"name": text(rng, 2)}, None) for _ in range(200)])
+    for i, r in enumerate(rows):
+        r["output"] = r["input"]["name"].upper()
+        if i % 40 == 0:
+            r.update(status="error", output=None, error="overloaded")
+    path = write_jsonl(tmp_path / "log.jsonl", rows)
+    s = assess(read_logs([str(path)]).table, workers=1).workflows[0].steps[0]
+    assert s.recommendation.action == "replace"
+    failures = s.synthesis.failures
+    assert failures["executions"] == 5 and failures["program_answers"] == 5
+    example = failures["examples"][0]
+    assert example["error"] == "overloaded"
+    assert example["program"] == example["input"]["name"].upper()
+    assert any("the model failed on 5 execution(s)" in r for r in s.recommendation.reasons)

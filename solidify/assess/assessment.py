@@ -32,6 +32,7 @@ LIGHT_SECONDS = 0.5
 MEASURES = ("measures",)
 RELAYS = ("relays",)
 EXACT = ("exact",)
+FAILED_SHOWN = 200  # failed executions per step checked against its program
 HELPER_FROM_ROWS = 50_000  # below this, forking costs more than it saves
 Progress = Callable[[str], None]
 
@@ -240,6 +241,7 @@ class SearchPlan:
     on_ai: set[tuple[str, str]]
     inputs: Texts
     outputs: Texts
+    failed: dict[tuple[str, str], list[tuple[str, str | None]]] | None = None  # (input, error)
 
     @classmethod
     def of(cls, table: pd.DataFrame, inputs: Texts, outputs: Texts) -> SearchPlan:
@@ -255,7 +257,18 @@ class SearchPlan:
             for k, positions in positions_by_code(key[at]).items()
         }
         keys = sorted(rows, key=lambda k: (-min(len(rows[k]), MAX_EXAMPLES), k))
-        return cls(keys, rows, on_ai, inputs, outputs)
+        # The first failed executions of each step, to show next to its program.
+        bad = np.flatnonzero((table["status"] != "ok").to_numpy())
+        errors = table["error"].to_numpy(dtype=object)
+        failed = {
+            (str(workflows[k // len(steps)]), str(steps[k % len(steps)])): [
+                (text, None if errors[i] is None else str(errors[i]))
+                for i, text in zip(bad[p[:FAILED_SHOWN]], inputs.text(bad[p[:FAILED_SHOWN]]),
+                                   strict=True)
+            ]
+            for k, p in positions_by_code(key[bad]).items()
+        }  # fmt: skip
+        return cls(keys, rows, on_ai, inputs, outputs, failed)
 
     def job(self, key: tuple[str, str]) -> Job:
         """A sample of the step's successful executions, split for fitting and measuring."""
@@ -272,7 +285,8 @@ class SearchPlan:
             at = rows[chosen]
             return list(zip(self.inputs.text(at), self.outputs.text(at), strict=True))
 
-        return Job(texts(train), texts(held), TIME_LIMIT if ran_on_ai else LIGHT_SECONDS)
+        failed = tuple((self.failed or {}).get(key, ()))
+        return Job(texts(train), texts(held), TIME_LIMIT if ran_on_ai else LIGHT_SECONDS, failed)
 
     def search(self, key: tuple[str, str]) -> Synthesis:
         return self.job(key).run()

@@ -105,6 +105,12 @@ def recommend(
                 "inputs recur, and the program reproduces every distinct input logged: "
                 "it answers all a cache would, and new inputs too"
             )
+        if syn.failures:
+            f = syn.failures
+            reasons.append(
+                f"the model failed on {f['executions']} execution(s) ({f['inputs']} input(s)); "
+                f"the program answers {f['program_answers']} of those inputs"
+            )
         if syn.heldout_coverage < 1:
             reasons.append("keep the model as a fallback for the exceptions, or fix them in code")
         candidates.append(("replace", reasons, _part(cost, syn.heldout_coverage), {}))

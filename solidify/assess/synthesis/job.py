@@ -16,6 +16,9 @@ class Job:
     train: list[tuple[str, str]]
     held: list[tuple[str, str]]
     time_limit: float
+    failed: tuple[tuple[str, str | None], ...] = ()  # failed executions: (input, error)
 
     def run(self) -> Synthesis:
-        return fit_and_measure(self.train, self.held, time_limit=self.time_limit)
+        return fit_and_measure(
+            self.train, self.held, time_limit=self.time_limit, failed=self.failed
+        )
