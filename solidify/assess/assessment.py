@@ -286,7 +286,8 @@ class SearchPlan:
             return list(zip(self.inputs.text(at), self.outputs.text(at), strict=True))
 
         failed = tuple((self.failed or {}).get(key, ()))
-        return Job(texts(train), texts(held), TIME_LIMIT if ran_on_ai else LIGHT_SECONDS, failed)
+        return Job(texts(train), texts(held), TIME_LIMIT if ran_on_ai else LIGHT_SECONDS, failed,
+                   routes=ran_on_ai)  # fmt: skip
 
     def search(self, key: tuple[str, str]) -> Synthesis:
         return self.job(key).run()

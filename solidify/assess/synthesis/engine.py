@@ -213,6 +213,7 @@ def fit_and_measure(
     time_limit: float = TIME_LIMIT,
     started: float | None = None,
     failed: Sequence[tuple[str, str | None]] = (),
+    routes: bool = True,
 ) -> Synthesis:
     """Search on the training pairs, measure on the held-out pairs (JSON text). `failed`
     are the inputs (JSON text) and error messages of the step's failed executions."""
@@ -273,7 +274,7 @@ def fit_and_measure(
     }
     if failed:
         result.failures = failures(best.node, failed)
-    if result.heldout_coverage < ROUTE_BELOW and not deadline.passed():
+    if routes and result.heldout_coverage < ROUTE_BELOW and not deadline.passed():
         result.route = find_and_measure(xs, ys, held, deadline)
     result.note = _note(result, train_text)
     result.seconds = time.perf_counter() - started

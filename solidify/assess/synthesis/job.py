@@ -17,8 +17,10 @@ class Job:
     held: list[tuple[str, str]]
     time_limit: float
     failed: tuple[tuple[str, str | None], ...] = ()  # failed executions: (input, error)
+    routes: bool = True  # look for a route too (only a model's step can be routed)
 
     def run(self) -> Synthesis:
         return fit_and_measure(
-            self.train, self.held, time_limit=self.time_limit, failed=self.failed
-        )
+            self.train, self.held, time_limit=self.time_limit, failed=self.failed,
+            routes=self.routes,
+        )  # fmt: skip
