@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from solidify.assess.assessment import assess
 from solidify.assess.config import Thresholds
@@ -292,3 +294,27 @@ def test_failed_executions_are_reported_next_to_the_program(tmp_path: Path) -> N
     assert example["error"] == "overloaded"
     assert example["program"] == example["input"]["name"].upper()
     assert any("the model failed on 5 execution(s)" in r for r in s.recommendation.reasons)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.booleans()), min_size=3, max_size=60),
+    st.integers(1, 4),
+)
+def test_repeating_held_out_executions_changes_no_figure(held, times: int) -> None:
+    """Held-out trials are distinct inputs: logging each held-out execution again adds no
+    evidence, and an input logged with two outputs is one miss."""
+    train = [(json.dumps({"n": i}), json.dumps(f"N{i}")) for i in range(100, 130)]
+    rows = [(json.dumps({"n": n}), json.dumps(f"N{n}" if ok else "other")) for n, ok in held]
+    once = fit_and_measure(train, rows)
+    again = fit_and_measure(train, rows * times)
+    for name in ("heldout_coverage", "confidence", "heldout_examples", "baseline_coverage"):
+        assert getattr(once, name) == getattr(again, name)
+    outputs: dict[str, set[str]] = {}
+    for x, y in rows:
+        outputs.setdefault(x, set()).add(y)
+    assert once.heldout_examples == len(outputs)
+    assert once.disagreeing_inputs == sum(1 for v in outputs.values() if len(v) > 1)
+    assert once.program is None or once.misses == len(outputs) - sum(
+        1 for x, v in outputs.items() if v == {json.dumps(f"N{json.loads(x)['n']}")}
+    )

@@ -224,6 +224,7 @@ def fit_and_measure(
     held = distinct_trials(held_text)
     result.heldout_examples = len(held)
     result.heldout_executions = len(held_text)
+    result.disagreeing_inputs = sum(1 for _, outs in held if len(outs) > 1)
     if len(train_text) < MIN_TRAIN or len(held) < MIN_HELDOUT:
         result.note = "; ".join(
             [
@@ -234,7 +235,6 @@ def fit_and_measure(
         )
         return result
     train = [(orjson.loads(i), orjson.loads(o)) for i, o in train_text]
-    result.disagreeing_inputs = sum(1 for _, outs in held if len(outs) > 1)
     xs = [x for x, _ in train]
     ys = [y for _, y in train]
     deadline = Deadline(time_limit)
