@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solidify.assess.assessment import assess
+from solidify.assess.canonical import canonical_json
 from solidify.assess.config import Thresholds
 from solidify.assess.ingest import read_logs
 from solidify.assess.synthesis.engine import fit_and_measure, split
@@ -318,3 +319,31 @@ def test_repeating_held_out_executions_changes_no_figure(held, times: int) -> No
     assert once.program is None or once.misses == len(outputs) - sum(
         1 for x, v in outputs.items() if v == {json.dumps(f"N{json.loads(x)['n']}")}
     )
+
+
+def test_a_constant_is_no_replacement_when_the_log_says_otherwise_beyond_the_sample(
+    tmp_path: Path,
+) -> None:
+    # 3 000 executions: the search samples 1 000; "fraud" is only in the rest of the log.
+    rng = random.Random(12)
+    rows = [({"note": text(rng)}, "ok") for _ in range(3000)]
+    first = assessed(tmp_path, rows)
+    assert first.recommendation.action == "replace" and first.synthesis.constant
+
+    def sampled(rows) -> set[tuple[str, str]]:
+        # The texts the step table holds: canonical JSON.
+        train, held = split((canonical_json(x), canonical_json(y)) for x, y in rows)
+        return set(train + held)
+
+    flipped = 0
+    for i, (x, _) in enumerate(rows):
+        rows[i] = (x, "fraud")
+        if (canonical_json(x), canonical_json("fraud")) in sampled(rows):
+            rows[i] = (x, "ok")  # the sample would see it: flip another one
+        else:
+            flipped += 1
+        if flipped == 3:
+            break
+    s = assessed(tmp_path, rows)
+    assert s.synthesis.always_same  # the sample still says "ok" only
+    assert s.recommendation.action != "replace"
