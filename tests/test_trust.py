@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from solidify.assess.assessment import assess
+from solidify.assess.canonical import canonical_json
 from solidify.assess.config import Thresholds
 from solidify.assess.ingest import read_logs
 from solidify.assess.synthesis.engine import fit_and_measure, split
@@ -268,3 +271,79 @@ def test_migrate_writes_routes_and_drafts_whose_tests_pass(tmp_path: Path, runne
     )  # fmt: skip
     assert tests.returncode == 0, tests.stdout[-2000:]
     assert "xfailed" in tests.stdout and " passed" in tests.stdout
+
+    # verify counts a routed step's agreement on the inputs it answers.
+    checked = runner.invoke(cli, ["verify", str(out), str(log), "--format", "json"])
+    steps = {c["step"]: c for c in json.loads(checked.stdout)["steps"]}
+    assert steps["s"]["handed_back"] > 0 and steps["s"]["errors"] == 0
+    assert steps["s"]["agreement"] >= 0.99
+
+
+def test_failed_executions_are_reported_next_to_the_program(tmp_path: Path) -> None:
+    rng = random.Random(6)
+    rows = records([({"name": text(rng, 2)}, None) for _ in range(200)])
+    for i, r in enumerate(rows):
+        r["output"] = r["input"]["name"].upper()
+        if i % 40 == 0:
+            r.update(status="error", output=None, error="overloaded")
+    path = write_jsonl(tmp_path / "log.jsonl", rows)
+    s = assess(read_logs([str(path)]).table, workers=1).workflows[0].steps[0]
+    assert s.recommendation.action == "replace"
+    failures = s.synthesis.failures
+    assert failures["executions"] == 5 and failures["program_answers"] == 5
+    example = failures["examples"][0]
+    assert example["error"] == "overloaded"
+    assert example["program"] == example["input"]["name"].upper()
+    assert any("the model failed on 5 execution(s)" in r for r in s.recommendation.reasons)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.booleans()), min_size=3, max_size=60),
+    st.integers(1, 4),
+)
+def test_repeating_held_out_executions_changes_no_figure(held, times: int) -> None:
+    """Held-out trials are distinct inputs: logging each held-out execution again adds no
+    evidence, and an input logged with two outputs is one miss."""
+    train = [(json.dumps({"n": i}), json.dumps(f"N{i}")) for i in range(100, 130)]
+    rows = [(json.dumps({"n": n}), json.dumps(f"N{n}" if ok else "other")) for n, ok in held]
+    once = fit_and_measure(train, rows)
+    again = fit_and_measure(train, rows * times)
+    for name in ("heldout_coverage", "confidence", "heldout_examples", "baseline_coverage"):
+        assert getattr(once, name) == getattr(again, name)
+    outputs: dict[str, set[str]] = {}
+    for x, y in rows:
+        outputs.setdefault(x, set()).add(y)
+    assert once.heldout_examples == len(outputs)
+    assert once.disagreeing_inputs == sum(1 for v in outputs.values() if len(v) > 1)
+    assert once.program is None or once.misses == len(outputs) - sum(
+        1 for x, v in outputs.items() if v == {json.dumps(f"N{json.loads(x)['n']}")}
+    )
+
+
+def test_a_constant_is_no_replacement_when_the_log_says_otherwise_beyond_the_sample(
+    tmp_path: Path,
+) -> None:
+    # 3 000 executions: the search samples 1 000; "fraud" is only in the rest of the log.
+    rng = random.Random(12)
+    rows = [({"note": text(rng)}, "ok") for _ in range(3000)]
+    first = assessed(tmp_path, rows)
+    assert first.recommendation.action == "replace" and first.synthesis.constant
+
+    def sampled(rows) -> set[tuple[str, str]]:
+        # The texts the step table holds: canonical JSON.
+        train, held = split((canonical_json(x), canonical_json(y)) for x, y in rows)
+        return set(train + held)
+
+    flipped = 0
+    for i, (x, _) in enumerate(rows):
+        rows[i] = (x, "fraud")
+        if (canonical_json(x), canonical_json("fraud")) in sampled(rows):
+            rows[i] = (x, "ok")  # the sample would see it: flip another one
+        else:
+            flipped += 1
+        if flipped == 3:
+            break
+    s = assessed(tmp_path, rows)
+    assert s.synthesis.always_same  # the sample still says "ok" only
+    assert s.recommendation.action != "replace"

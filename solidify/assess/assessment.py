@@ -33,6 +33,7 @@ LIGHT_SECONDS = 0.5
 MEASURES = ("measures",)
 RELAYS = ("relays",)
 EXACT = ("exact",)
+FAILED_SHOWN = 200  # failed executions per step checked against its program
 HELPER_FROM_ROWS = 50_000  # below this, forking costs more than it saves
 Progress = Callable[[str], None]
 
@@ -215,6 +216,7 @@ class SearchPlan:
     inputs: Texts
     outputs: Texts
     prompts: pd.Series | None = None  # `extra` of records naming their prompt (else None)
+    failed: dict[tuple[str, str], list[tuple[str, str | None]]] | None = None  # (input, error)
 
     @classmethod
     def of(cls, table: pd.DataFrame, inputs: Texts, outputs: Texts) -> SearchPlan:
@@ -230,11 +232,23 @@ class SearchPlan:
             for k, positions in positions_by_code(key[at]).items()
         }
         keys = sorted(rows, key=lambda k: (-min(len(rows[k]), MAX_EXAMPLES), k))
+        # The first failed executions of each step, to show next to its program.
+        bad = np.flatnonzero((table["status"] != "ok").to_numpy())
+        errors = table["error"].to_numpy(dtype=object)
+        failed = {
+            (str(workflows[k // len(steps)]), str(steps[k % len(steps)])): [
+                (text, None if errors[i] is None else str(errors[i]))
+                for i, text in zip(bad[p[:FAILED_SHOWN]], inputs.text(bad[p[:FAILED_SHOWN]]),
+                                   strict=True)
+            ]
+            for k, p in positions_by_code(key[bad]).items()
+        }  # fmt: skip
+        # The trace's own prompt fields, where records name their prompt.
         extra = table.get("extra")
         named = extra is not None and bool(
             extra.dropna().astype(str).str.contains('"prompt_', regex=False).any()
         )
-        return cls(keys, rows, on_ai, inputs, outputs, extra if named else None)
+        return cls(keys, rows, on_ai, inputs, outputs, extra if named else None, failed)
 
     def job(self, key: tuple[str, str]) -> Job:
         """A sample of the step's successful executions, split for fitting and measuring."""
@@ -253,8 +267,9 @@ class SearchPlan:
 
         # The trace's own prompt names, versions and variables, where it logged them.
         prompts = None if self.prompts is None else list(self.prompts.iloc[rows[train]])
-        return Job(texts(train), texts(held), TIME_LIMIT if ran_on_ai else LIGHT_SECONDS,
-                   prompts)  # fmt: skip
+        failed = tuple((self.failed or {}).get(key, ()))
+        return Job(texts(train), texts(held), TIME_LIMIT if ran_on_ai else LIGHT_SECONDS, prompts,
+                   failed, routes=ran_on_ai)  # fmt: skip
 
     def search(self, key: tuple[str, str]) -> Synthesis:
         return self.job(key).run()

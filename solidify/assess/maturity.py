@@ -16,6 +16,7 @@ import pandas as pd
 from solidify.assess.config import Thresholds
 from solidify.assess.metrics import fold_calls
 from solidify.assess.model import Maturity, NextStep, StepAssessment
+from solidify.assess.recommend import program_problems
 from solidify.assess.words import how_sure, what_code_does
 
 AI_KINDS = ("llm", "agent")
@@ -70,10 +71,14 @@ def reproducible_steps(steps: list[StepAssessment], th: Thresholds) -> set[str]:
     return {
         s.step
         for s in steps
-        if s.synthesis is not None
-        and s.synthesis.program is not None
-        and s.synthesis.heldout_coverage >= th.replace_coverage
-        and s.synthesis.confidence >= th.replace_confidence
+        if s.recommendation.action == "replace"
+        or (
+            s.synthesis is not None
+            and s.synthesis.program is not None
+            and s.synthesis.heldout_coverage >= th.replace_coverage
+            and s.synthesis.confidence >= th.replace_confidence
+            and not program_problems(s.synthesis, th)
+        )
     }
 
 
@@ -259,6 +264,8 @@ def next_steps(
                 f"{how_sure(s.synthesis)}"
             )
             program = s.synthesis.description
+        elif rec.action == "route" and level <= 3:
+            text = f"Route {s.step} through code where it is sure: {rec.reasons[0]}"
         elif rec.action == "harden" and level <= 3:
             text = f"Harden {s.step}: {rec.reasons[0]}"
         elif rec.action in ("cache", "downgrade"):

@@ -83,6 +83,9 @@ def recommend(
         and (facts.repeat_agreement or 0) >= th.cache_agreement
     )
     problems = program_problems(syn, th) if syn is not None else ["no program"]
+    if found and syn.constant and facts.distinct_outputs > 1 and not problems:
+        # The sample always said it, but the whole log did not.
+        problems = [f"the step gave {facts.distinct_outputs} different outputs in the log"]
     sure = found and syn.confidence >= th.replace_confidence
     # A program that reproduces every distinct input logged answers whatever a cache
     # would, and new inputs too: with recurring inputs it wins over the cache.
@@ -104,6 +107,12 @@ def recommend(
             reasons.append(
                 "inputs recur, and the program reproduces every distinct input logged: "
                 "it answers all a cache would, and new inputs too"
+            )
+        if syn.failures:
+            f = syn.failures
+            reasons.append(
+                f"the model failed on {f['executions']} execution(s) ({f['inputs']} input(s)); "
+                f"the program answers {f['program_answers']} of those inputs"
             )
         if syn.heldout_coverage < 1:
             reasons.append("keep the model as a fallback for the exceptions, or fix them in code")

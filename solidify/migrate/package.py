@@ -439,6 +439,10 @@ def module_source(workflow: str, codes: list[StepCode]) -> str:
     for step, call in registry:
         parts.append(f"    {string(step)}: lambda data: {call},")
     parts.append("}")
+    routed = [c.step.step for c in codes if c.route is not None]
+    if routed:
+        parts += ["", "# Routed steps: they raise LookupError for the inputs left to the model."]
+        parts.append("ROUTED = frozenset({" + ", ".join(string(r) for r in routed) + "})")
     if drafts:
         parts += [
             "",

@@ -44,6 +44,7 @@ try:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     steps = module.STEPS
+    routed = getattr(module, "ROUTED", frozenset())
 except BaseException as exc:
     results["error"] = "cannot import: " + "".join(
         traceback.format_exception_only(type(exc), exc)).strip()
@@ -54,13 +55,20 @@ with open(cases_path, encoding="utf-8") as handle:
 for step, items in cases.items():
     if step not in steps:
         continue
-    out = {"cases": len(items), "agreed": 0, "errors": 0, "stub": False, "mismatches": []}
+    out = {"cases": len(items), "agreed": 0, "errors": 0, "stub": False, "mismatches": [],
+           "handed_back": 0}
     for item in items:
         try:
             got = steps[step](copy.deepcopy(item["input"]))
         except NotImplementedError:
             out["stub"] = True
             break
+        except LookupError:
+            if step in routed:  # a routed step leaves this input to the model
+                out["handed_back"] += 1
+                continue
+            out["errors"] += 1
+            continue
         except Exception as exc:
             out["errors"] += 1
             if len(out["mismatches"]) < 3:
@@ -88,10 +96,13 @@ class StepCheck:
     errors: int
     stub: bool
     mismatches: list[dict[str, Any]] = field(default_factory=list)
+    handed_back: int = 0  # inputs a routed step left to the model
 
     @property
     def agreement(self) -> float:
-        return self.agreed / self.cases if self.cases else 0.0
+        """Share of the cases the code answers that it answers as logged."""
+        answered = self.cases - self.handed_back
+        return self.agreed / answered if answered else 0.0
 
 
 @dataclass
@@ -109,6 +120,7 @@ class Verification:
                     "workflow": c.workflow, "step": c.step, "cases": c.cases,
                     "agreed": c.agreed, "agreement": round(c.agreement, 4),
                     "errors": c.errors, "stub": c.stub, "mismatches": c.mismatches,
+                    "handed_back": c.handed_back,
                 }
                 for c in self.checks
             ],
@@ -160,6 +172,6 @@ def verify(package: str | Path, table: pd.DataFrame, *, timeout: float = TIMEOUT
         if report.get("error"):
             problems.append(f"{path}: {report['error']}")
         for step, r in report.get("steps", {}).items():
-            checks.append(StepCheck(workflow, step, r["cases"], r["agreed"], r["errors"],
-                                    r["stub"], r["mismatches"]))  # fmt: skip
+            checks.append(StepCheck(workflow, step, r["cases"], r["agreed"], r["errors"], r["stub"],
+                                    r["mismatches"], r.get("handed_back", 0)))  # fmt: skip
     return Verification(checks, problems)

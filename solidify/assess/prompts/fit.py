@@ -9,6 +9,7 @@ format, count as misses: the adapter could not answer them either.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -25,6 +26,7 @@ from solidify.assess.synthesis.engine import (
     wilson_lower,
 )
 from solidify.assess.synthesis.program import Node, describe, to_dict
+from solidify.assess.synthesis.search import output_key
 
 _SORTED = orjson.OPT_SORT_KEYS
 _UNREADABLE = (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
@@ -90,27 +92,34 @@ def fit(
     time_limit: float = TIME_LIMIT,
     started: float | None = None,
     prompts: list[str | None] | None = None,
+    failed: Sequence[tuple[str, str | None]] = (),
+    routes: bool = True,
 ) -> Synthesis:
     """`fit_and_measure`, on slot records and answer values when the step is prompt-form.
     `prompts`: each training record's `extra` JSON text, where the trace named its prompt
     (prompt_name, prompt_version, prompt_variables)."""
     started = time.perf_counter() if started is None else started
     if len(train_text) < MIN_TRAIN or len(held_text) < MIN_HELDOUT:
-        return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started)
+        return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started,
+                               failed=failed, routes=routes)  # fmt: skip
     began = time.perf_counter()
     head = [(orjson.loads(i), orjson.loads(o)) for i, o in train_text[:20]]
     if not worth_a_look([x for x, _ in head], [y for _, y in head]):
-        return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started)
+        return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started,
+                               failed=failed, routes=routes)  # fmt: skip
     train = [(orjson.loads(i), orjson.loads(o)) for i, o in train_text]
     try:
         form = learn_form([x for x, _ in train], [y for _, y in train], _logged(prompts))
     except _UNREADABLE as exc:  # a shape nobody foresaw: searched as logged, and said so
-        found = fit_and_measure(train_text, held_text, time_limit=time_limit, started=started)
+        found = fit_and_measure(train_text, held_text, time_limit=time_limit, started=started,
+                               failed=failed, routes=routes)  # fmt: skip
         found.note = "; ".join(filter(None, [f"prompt not decomposed ({exc!r:.80})", found.note]))
         return found
     if form is None:
-        return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started)
-    return _fit_form(form, train, held_text, time_limit=time_limit, started=started, began=began)
+        return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started,
+                               failed=failed, routes=routes)  # fmt: skip
+    return _fit_form(form, train, held_text, time_limit=time_limit, started=started, began=began,
+                     routes=routes)  # fmt: skip
 
 
 def _logged(prompts: list[str | None] | None) -> list[dict[str, Any]] | None:
@@ -150,6 +159,7 @@ def _fit_form(
     time_limit: float,
     started: float,
     began: float,
+    routes: bool = True,
 ) -> PromptSynthesis:
     n = len(form.versions)
     train_by: list[list[tuple[str, str]]] = [[] for _ in range(n)]
@@ -162,18 +172,26 @@ def _fit_form(
             unread_train += 1
         else:
             train_by[read[0]].append(read[1])
+    unread_inputs: set[str] = set()
+    read_inputs: set[str] = set()
     for i, o in held_text:
         read = _read(form, orjson.loads(i), orjson.loads(o))
         if read is None:
             unread_held += 1
+            unread_inputs.add(i)
         else:
             held_by[read[0]].append(read[1])
+            read_inputs.add(i)
     decomposed = time.perf_counter() - began
     results = [
-        fit_and_measure(t, h, time_limit=time_limit / n)
+        fit_and_measure(t, h, time_limit=time_limit / n, routes=routes)
         for t, h in zip(train_by, held_by, strict=True)
     ]
+    # Held-out trials are distinct inputs (the engine collapses repeats per version); a
+    # distinct input that no version could read is one more miss.
+    distinct = sum(r.heldout_examples for r in results) + len(unread_inputs - read_inputs)
     hits = sum(round(r.heldout_coverage * r.heldout_examples) for r in results)
+    baseline_hits = sum(r.baseline_coverage * r.heldout_examples for r in results)
     train_hits = sum(round(r.train_coverage * r.train_examples) for r in results)
     main = max(range(n), key=lambda k: (results[k].program is not None, len(train_by[k])))
     # The main version's result, with everything the engine measured on it (fields the
@@ -182,10 +200,17 @@ def _fit_form(
     carried.update(
         program=results[main].program,
         train_examples=len(train),
-        heldout_examples=len(held_text),
+        heldout_examples=distinct,
+        heldout_executions=len(held_text),
         train_coverage=train_hits / len(train) if train else 0.0,
-        heldout_coverage=hits / len(held_text),
-        confidence=wilson_lower(hits, len(held_text)),
+        heldout_coverage=hits / distinct if distinct else 0.0,
+        confidence=wilson_lower(hits, distinct),
+        misses=distinct - hits,
+        disagreeing_inputs=sum(r.disagreeing_inputs for r in results),
+        baseline_coverage=baseline_hits / distinct if distinct else 0.0,
+        always_same=all(r.always_same for r in results)
+        and len({output_key(r.baseline_output) for r in results}) == 1,
+        label_recall=_merged_recall([r.label_recall for r in results]),
         counterexamples=results[main].counterexamples,
     )
     out = PromptSynthesis(
@@ -222,3 +247,16 @@ def _fit_form(
     out.note = "; ".join(notes)
     out.seconds = time.perf_counter() - started
     return out
+
+
+def _merged_recall(
+    per_version: list[dict[str, tuple[int, float]]],
+) -> dict[str, tuple[int, float]]:
+    """Per-label recall over every version: supports add up, recall is their weighted mean."""
+    support: dict[str, int] = {}
+    right: dict[str, float] = {}
+    for recall in per_version:
+        for label, (n, share) in recall.items():
+            support[label] = support.get(label, 0) + n
+            right[label] = right.get(label, 0.0) + n * share
+    return {label: (n, right[label] / n if n else 0.0) for label, n in sorted(support.items())}

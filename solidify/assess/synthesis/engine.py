@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +66,9 @@ class Synthesis:
     # For label-valued outputs: label -> (held-out support, share of it reproduced).
     label_recall: dict[str, tuple[int, float]] = field(default_factory=dict)
     route: RouteResult | None = None
+    # The step's failed executions, next to the program: what the model failed on and
+    # whether the program answers those inputs.
+    failures: dict[str, Any] | None = None
 
     @property
     def constant(self) -> bool:
@@ -111,6 +114,7 @@ class Synthesis:
                 for label, (n, r) in self.label_recall.items()
             },
             "route": self.route.to_dict() if self.route is not None else None,
+            "failures": self.failures,
         }
 
 
@@ -208,8 +212,11 @@ def fit_and_measure(
     *,
     time_limit: float = TIME_LIMIT,
     started: float | None = None,
+    failed: Sequence[tuple[str, str | None]] = (),
+    routes: bool = True,
 ) -> Synthesis:
-    """Search on the training pairs, measure on the held-out pairs (JSON text)."""
+    """Search on the training pairs, measure on the held-out pairs (JSON text). `failed`
+    are the inputs (JSON text) and error messages of the step's failed executions."""
     started = time.perf_counter() if started is None else started
     result = Synthesis(
         program=None, train_examples=len(train_text), heldout_examples=len(held_text)
@@ -217,6 +224,7 @@ def fit_and_measure(
     held = distinct_trials(held_text)
     result.heldout_examples = len(held)
     result.heldout_executions = len(held_text)
+    result.disagreeing_inputs = sum(1 for _, outs in held if len(outs) > 1)
     if len(train_text) < MIN_TRAIN or len(held) < MIN_HELDOUT:
         result.note = "; ".join(
             [
@@ -227,7 +235,6 @@ def fit_and_measure(
         )
         return result
     train = [(orjson.loads(i), orjson.loads(o)) for i, o in train_text]
-    result.disagreeing_inputs = sum(1 for _, outs in held if len(outs) > 1)
     xs = [x for x, _ in train]
     ys = [y for _, y in train]
     deadline = Deadline(time_limit)
@@ -265,11 +272,34 @@ def fit_and_measure(
     result.label_recall = {
         label: (count, reproduced[label] / count) for label, count in sorted(support.items())
     }
-    if result.heldout_coverage < ROUTE_BELOW and not deadline.passed():
+    if failed:
+        result.failures = failures(best.node, failed)
+    if routes and result.heldout_coverage < ROUTE_BELOW and not deadline.passed():
         result.route = find_and_measure(xs, ys, held, deadline)
     result.note = _note(result, train_text)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def failures(program: Node, failed: Sequence[tuple[str, str | None]]) -> dict[str, Any]:
+    """What the model failed on, and whether the program answers those inputs."""
+    answered = 0
+    examples = []
+    inputs = {}
+    for text, error in failed:
+        inputs.setdefault(text, error)
+    for text, error in inputs.items():
+        x = orjson.loads(text)
+        ok, got = apply(program, x)
+        answered += ok
+        if len(examples) < COUNTEREXAMPLES:
+            examples.append({"input": x, "error": error, "program": got, "answers": ok})
+    return {
+        "executions": len(failed),
+        "inputs": len(inputs),
+        "program_answers": answered,
+        "examples": examples,
+    }
 
 
 def distinct_trials(held_text: list[tuple[str, str]]) -> list[tuple[Any, list[Any]]]:

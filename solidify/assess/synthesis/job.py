@@ -18,7 +18,12 @@ class Job:
     held: list[tuple[str, str]]
     time_limit: float
     prompts: list[str | None] | None = None  # the training records' `extra` (logged prompts)
+    failed: tuple[tuple[str, str | None], ...] = ()  # failed executions: (input, error)
+    routes: bool = True  # look for a route too (only a model's step can be routed)
 
     def run(self) -> Synthesis:
         # Prompt-form steps are decomposed first (templates, slots, answer formats).
-        return fit(self.train, self.held, time_limit=self.time_limit, prompts=self.prompts)
+        return fit(
+            self.train, self.held, time_limit=self.time_limit, prompts=self.prompts,
+            failed=self.failed, routes=self.routes,
+        )  # fmt: skip
