@@ -50,6 +50,16 @@ def test_claude_code_line_of_another_shape_is_one_skipped_record(tmp_path: Path)
     assert problem.startswith(f"{path}:") and "message: expected an object" in problem
 
 
+def test_a_cut_line_in_a_trace_file_is_one_skipped_record(tmp_path: Path) -> None:
+    line = {"type": "assistant", "sessionId": "s1", "uuid": "u1",
+            "message": {"id": "m1", "model": "claude-sonnet-4-5", "content": "x"}}  # fmt: skip
+    path = tmp_path / "session.jsonl"
+    path.write_text(json.dumps(line) + "\n" + json.dumps(line)[:30] + "\n", encoding="utf-8")
+    result = read_logs([str(path)])
+    assert len(result.table) == 1 and result.problems.count == 1
+    assert "line 2: not valid JSON" in str(result.problems.first[0])
+
+
 def test_csv_without_run_id_is_one_error_naming_the_column(tmp_path: Path, runner) -> None:
     path = tmp_path / "log.csv"
     path.write_text("workflow,step,output\nw,s,1\n", encoding="utf-8")
