@@ -34,6 +34,19 @@ def test_assess_json_keeps_costs_below_a_hundred_thousandth(tmp_path: Path, runn
     assert abs(step["cost_usd"] - 8 * 0.0000103) < 1e-15  # rounded to 1e-6, it was 0.000082
 
 
+def test_a_program_with_numpy_constants_reaches_json(tmp_path: Path, runner) -> None:
+    # An arithmetic step (amount - 2.5): its program's constant was numpy.float64.
+    log = write_jsonl(tmp_path / "pay.jsonl", [
+        record(run_id=f"r{i}", step="net", model="gpt-4o", input={"amount": 7 * i + 0.5},
+               output=7 * i - 2.0)
+        for i in range(40)
+    ])  # fmt: skip
+    result = runner.invoke(cli, ["assess", str(log), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    [step] = json.loads(result.stdout)["workflows"][0]["steps"]
+    assert "-2.5" in json.dumps(step["synthesis"]["program"])
+
+
 def test_claude_code_line_of_another_shape_is_one_skipped_record(tmp_path: Path) -> None:
     lines = [
         {"type": "assistant", "sessionId": "s1", "uuid": "u1", "timestamp": "2025-01-01T00:00:00Z",
