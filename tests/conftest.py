@@ -45,3 +45,14 @@ def cli_command():
     from solidify.cli import cli
 
     return cli
+
+
+@pytest.fixture(scope="session")
+def samples_assessed():
+    """(step table, assessment) of all the samples, computed once per session: read it,
+    never change it."""
+    from solidify.assess.assessment import assess
+    from solidify.assess.ingest import read_logs
+
+    table = read_logs([str(SAMPLES)]).table
+    return table, assess(table)

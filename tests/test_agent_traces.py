@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -17,7 +18,13 @@ needs_corpus = pytest.mark.skipif(
 
 
 def steps_of(*paths: Path) -> dict[str, dict]:
-    result = read_logs([str(p) for p in paths])
+    return _steps_of(tuple(str(p) for p in paths))
+
+
+@functools.lru_cache(maxsize=16)
+def _steps_of(paths: tuple[str, ...]) -> dict[str, dict]:
+    # The corpus files are read and assessed once for all the tests that look at them.
+    result = read_logs(list(paths))
     assert result.problems.count == 0
     out = {}
     for w in assess(result.table).workflows:

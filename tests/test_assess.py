@@ -238,8 +238,8 @@ def test_determinism_parts(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def samples():
-    return assess(read_logs([str(SAMPLES)]).table)
+def samples(samples_assessed):
+    return samples_assessed[1]
 
 
 MECHANICAL = [

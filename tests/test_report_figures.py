@@ -7,20 +7,15 @@ import re
 
 import pytest
 
-from tests.conftest import SAMPLES
-
 
 @pytest.fixture(scope="module")
-def reports() -> dict[str, object]:
+def reports(samples_assessed) -> dict[str, object]:
     """The samples assessed once, as Markdown (its charts are files of their own; the HTML
     report of the same samples is checked in test_reports.py)."""
-    from solidify.assess.assessment import assess
-    from solidify.assess.ingest import read_logs
     from solidify.assess.trends import trends
     from solidify.reports.tables import to_markdown
 
-    table = read_logs([str(SAMPLES)]).table
-    assessment = assess(table)
+    table, assessment = samples_assessed
     periods = trends(table, assessment, by="month")
     grouped: dict[str, list] = {}
     for p in periods:

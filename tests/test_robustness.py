@@ -34,6 +34,19 @@ def test_assess_json_keeps_costs_below_a_hundred_thousandth(tmp_path: Path, runn
     assert abs(step["cost_usd"] - 8 * 0.0000103) < 1e-15  # rounded to 1e-6, it was 0.000082
 
 
+def test_a_program_with_numpy_constants_reaches_json(tmp_path: Path, runner) -> None:
+    # An arithmetic step (amount - 2.5): its program's constant was numpy.float64.
+    log = write_jsonl(tmp_path / "pay.jsonl", [
+        record(run_id=f"r{i}", step="net", model="gpt-4o", input={"amount": 7 * i + 0.5},
+               output=7 * i - 2.0)
+        for i in range(40)
+    ])  # fmt: skip
+    result = runner.invoke(cli, ["assess", str(log), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    [step] = json.loads(result.stdout)["workflows"][0]["steps"]
+    assert "-2.5" in json.dumps(step["synthesis"]["program"])
+
+
 def test_claude_code_line_of_another_shape_is_one_skipped_record(tmp_path: Path) -> None:
     lines = [
         {"type": "assistant", "sessionId": "s1", "uuid": "u1", "timestamp": "2025-01-01T00:00:00Z",
@@ -48,6 +61,16 @@ def test_claude_code_line_of_another_shape_is_one_skipped_record(tmp_path: Path)
     assert result.problems.count == 1
     problem = str(result.problems.first[0])
     assert problem.startswith(f"{path}:") and "message: expected an object" in problem
+
+
+def test_a_cut_line_in_a_trace_file_is_one_skipped_record(tmp_path: Path) -> None:
+    line = {"type": "assistant", "sessionId": "s1", "uuid": "u1",
+            "message": {"id": "m1", "model": "claude-sonnet-4-5", "content": "x"}}  # fmt: skip
+    path = tmp_path / "session.jsonl"
+    path.write_text(json.dumps(line) + "\n" + json.dumps(line)[:30] + "\n", encoding="utf-8")
+    result = read_logs([str(path)])
+    assert len(result.table) == 1 and result.problems.count == 1
+    assert "line 2: not valid JSON" in str(result.problems.first[0])
 
 
 def test_csv_without_run_id_is_one_error_naming_the_column(tmp_path: Path, runner) -> None:

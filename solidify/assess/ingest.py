@@ -343,14 +343,18 @@ def _jsonl_format(block: bytes, display: str) -> str:
 
 
 def _trace_lines(data: bytes, display: str) -> list[Any]:
-    items = []
+    items: list[Any] = []
     for number, raw in enumerate(data.split(b"\n"), 1):
         if not raw.strip():
             continue
         try:
             items.append(_loads(raw))
         except (ValueError, UnicodeDecodeError) as exc:
-            raise InputError(f"not valid JSON: {_short(exc)}", file=display, line=number) from None
+            if not items:
+                raise InputError(f"not valid JSON: {_short(exc)}", file=display,
+                                 line=number) from None  # fmt: skip
+            # A broken line (a session cut off while written) is one skipped record.
+            items.append(Unreadable(f"line {number}: not valid JSON: {_short(exc)}"))
     return items
 
 

@@ -101,8 +101,8 @@ def window_facts(
     # A span that holds other spans (a trace's root, a framework's wrapper) is not code
     # doing work of its own: only leaf code counts as code.
     parents = rows["parent_id"].dropna()
-    wrapper = rows["step_id"].isin(set(parents.astype(str))).to_numpy() if len(parents) else False
-    is_code = (rows["kind"] == "code").to_numpy() & ~wrapper
+    wrapper = rows["step_id"].isin(set(parents.astype(str))).to_numpy(dtype=bool)
+    is_code = (rows["kind"] == "code").to_numpy(dtype=bool) & ~wrapper
     step, step_names = pd.factorize(rows["step"])
     step_names = np.asarray(step_names, dtype=object)
     run_codes = pd.factorize(rows["run_id"])[0]

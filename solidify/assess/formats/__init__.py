@@ -13,6 +13,7 @@ from typing import Any
 
 from solidify.assess.formats import batches, claude_code, kestra, langfuse, langsmith, spans
 from solidify.assess.formats.common import READ_ERRORS, each, one_line
+from solidify.assess.records import Unreadable
 
 __all__ = ["READ_ERRORS", "one_line"]
 
@@ -110,7 +111,7 @@ def to_records(
         yield from each(items, lambda doc: [spans.attribute_set_record(doc, default_workflow)],
                         "attribute set")  # fmt: skip
     elif name == "langfuse":
-        rows = []
+        rows: list[Any] = []
         for doc in items:
             if isinstance(doc, dict) and "observations" in doc and "trace" in doc:
                 yield from langfuse.trace_records(doc)
@@ -129,12 +130,16 @@ def to_records(
         yield from langsmith.run_records(runs, default_workflow)
     elif name == "kestra":
         for doc in items:
+            if isinstance(doc, Unreadable):
+                yield doc
+                continue
             if not kestra.is_execution(doc):
                 raise FormatMismatch("not a Kestra execution (no taskRunList)")
             yield from kestra.execution_records(doc, context.task_types)
     elif name == "kestra-flow":
         for doc in items:
-            context.task_types.update(kestra.task_types(doc))
+            if not isinstance(doc, Unreadable):
+                context.task_types.update(kestra.task_types(doc))
     elif name == "openai-batch":
         yield from each(items, lambda line: [batches.openai_record(line, default_workflow)],
                         "batch result")  # fmt: skip

@@ -171,6 +171,9 @@ def each(
     """`read` applied to every item; an item it cannot map becomes one skipped record
     (`Unreadable`, counted and reported with its position) instead of ending the file."""
     for item in items:
+        if isinstance(item, Unreadable):
+            yield item  # a line that was not even JSON
+            continue
         if not isinstance(item, dict):
             yield Unreadable(f"{what}: expected a JSON object, got {_type_name(item)}")
             continue
