@@ -109,6 +109,16 @@ def test_matching_a_template_takes_each_fixed_piece_at_its_first_place() -> None
     assert match_template(many_lines, ["", "\n", "\n", "\n", "\n", "END"]) is None
 
 
+def test_numbers_keep_the_unit_written_around_them() -> None:
+    from solidify.assess.prompts.template import _unit
+
+    assert _unit("Unit price: ", " EUR\n") == "EUR"
+    assert _unit("Total: $", "\n") == "$"
+    assert _unit("Weight: ", " kg") == "kg"
+    assert _unit("Count: ", " and more") is None
+    assert _unit("Count: ", "\nNext") is None
+
+
 def test_slots_without_a_label_are_numbered() -> None:
     texts = [f"Write a reply to {name} about the order." for name in ["Ana", "Ben Okafor", "Eva"]]
     template, _ = infer(texts * 3)
