@@ -327,7 +327,7 @@ def test_the_samples_are_what_their_seeded_generator_writes(tmp_path: Path) -> N
                    timeout=120)  # fmt: skip
     for name in ("release-cleanup/month1.jsonl", "release-cleanup/month2.jsonl",
                  "release-cleanup/month3.jsonl", "support-triage.jsonl.gz",
-                 "invoice-intake.csv"):  # fmt: skip
+                 "invoice-intake.csv", "order-desk.jsonl.gz"):  # fmt: skip
         assert (tmp_path / name).read_bytes() == (SAMPLES / name).read_bytes(), name
 
 

@@ -109,6 +109,16 @@ def test_matching_a_template_takes_each_fixed_piece_at_its_first_place() -> None
     assert match_template(many_lines, ["", "\n", "\n", "\n", "\n", "END"]) is None
 
 
+def test_numbers_keep_the_unit_written_around_them() -> None:
+    from solidify.assess.prompts.template import _unit
+
+    assert _unit("Unit price: ", " EUR\n") == "EUR"
+    assert _unit("Total: $", "\n") == "$"
+    assert _unit("Weight: ", " kg") == "kg"
+    assert _unit("Count: ", " and more") is None
+    assert _unit("Count: ", "\nNext") is None
+
+
 def test_slots_without_a_label_are_numbered() -> None:
     texts = [f"Write a reply to {name} about the order." for name in ["Ana", "Ben Okafor", "Eva"]]
     template, _ = infer(texts * 3)
@@ -423,3 +433,36 @@ def test_bad_inputs_degrade_without_a_traceback() -> None:
     found = fit(train, held)
     assert found.heldout_examples == len(held)
     assert found.program is not None
+
+
+_leaf = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=6))
+_keys = st.sampled_from(["role", "content", "text", "type", "parts", "id", "tool_calls",
+                         "function", "arguments", "input"])  # fmt: skip
+_any = st.recursive(
+    _leaf, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_keys, inner, max_size=3),
+    max_leaves=8,
+)  # fmt: skip
+_messages = st.lists(
+    st.fixed_dictionaries({
+        "role": st.sampled_from(["user", "system", "assistant", "human", ""]),
+        "content": st.one_of(st.text(max_size=30), st.integers(-99, 99), st.none(),
+                             st.lists(st.fixed_dictionaries({"type": st.just("text"),
+                                                             "text": st.text(max_size=10)}),
+                                      max_size=2)),
+    }),
+    min_size=1, max_size=3,
+)  # fmt: skip
+_answers = st.one_of(st.text(max_size=20), _any,
+                     st.sampled_from(["NONE", '```json\n{"a": 1}\n```', "```json\n{bad\n```",
+                                      "1,234.50", "yes"]))  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.one_of(_messages, st.text(max_size=40), _any), _answers),
+                min_size=12, max_size=30))  # fmt: skip
+def test_whatever_is_logged_the_search_answers_without_a_traceback(pairs: list[Any]) -> None:
+    text = [(orjson.dumps(x, option=orjson.OPT_SORT_KEYS).decode(),
+             orjson.dumps(y, option=orjson.OPT_SORT_KEYS).decode()) for x, y in pairs]  # fmt: skip
+    cut = len(text) * 2 // 3
+    found = fit(text[:cut], text[cut:], time_limit=0.2)
+    assert found.heldout_examples == len(text) - cut

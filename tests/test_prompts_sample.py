@@ -65,6 +65,9 @@ def test_answer_formats_are_learned(steps: dict[str, dict]) -> None:
         return steps[step]["synthesis"]["prompt"]["versions"][0]["output_format"]
 
     assert fmt("extract_po_number")["null"] == "NONE"
+    (line_total,) = steps["line_total"]["synthesis"]["prompt"]["versions"]
+    assert line_total["slots"][1] == {"name": "unit_price", "type": "decimal", "precision": 2,
+                                      "unit": "EUR"}  # fmt: skip
     assert fmt("line_total") == {"wrap": "none", "body": "number", "decimals": 2,
                                  "thousands": True}  # fmt: skip
     assert fmt("is_priority")["words"] == ["yes", "no"]

@@ -88,6 +88,8 @@ def _describe_slot(spec: dict[str, Any]) -> str:
     kind = spec.get("type", "text")
     if kind == "decimal" and "precision" in spec:
         kind += f", {spec['precision']} decimals"
+    if spec.get("unit"):
+        kind += f", in {spec['unit']}"
     if kind == "date":
         kind += f", written {spec['format']}"
     if kind == "lines" and spec.get("fields"):

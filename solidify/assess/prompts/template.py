@@ -200,6 +200,20 @@ def _spaces_to_fixed(
     return pieces, values
 
 
+_UNIT_AFTER = re.compile(
+    r"^ ?(%|[A-Z]{3}\b|[€$£]|(?:kg|g|lb|oz|km|m|cm|mm|l|ml|h|min|s|ms|pcs"
+    r"|days?|hours?|minutes?|items?|units?|pieces?)\b)"
+)
+
+
+def _unit(before: str, after: str) -> str | None:
+    """The unit the fixed text writes around a number: `{price} EUR`, `${total}`, `{n} %`."""
+    if before[-1:] in ("$", "€", "£"):
+        return before[-1]
+    found = _UNIT_AFTER.match(after)
+    return found.group(1) if found else None
+
+
 def _whole_messages(pieces: list[str]) -> bool:
     """Whether every slot is a whole message of free text (nothing fixed around it)."""
     for n in range(len(pieces) - 1):
@@ -249,7 +263,11 @@ def infer(texts: list[str]) -> tuple[Template | None, str]:
         while name in names:
             name, k = f"{base}_{k}", k + 1
         names.add(name)
-        slots.append({"name": name, **slot_spec([v[n] for v in values])})
+        spec = {"name": name, **slot_spec([v[n] for v in values])}
+        unit = _unit(before, pieces[n + 1]) if spec["type"] in ("int", "decimal") else None
+        if unit:
+            spec["unit"] = unit
+        slots.append(spec)
     # The fixed text, without the role names: at least a word of it must be the prompt's.
     fixed = re.sub(r"[^\x1e\x1f]*\x1f", " ", "\x1e".join(pieces))
     free = _whole_messages(pieces) and all(s["type"] == "text" for s in slots)
