@@ -123,6 +123,7 @@ def plan(
                 and syn.program is not None
                 and (syn.heldout_coverage >= min_coverage)
                 and not program_problems(syn, Thresholds())
+                and not (syn.constant and s.determinism_parts.get("distinct_outputs", 0) > 1)
             )
             routed = s.recommendation.action == "route" and syn is not None and syn.route
             draft = not solved and s.recommendation.draft is not None and not routed
