@@ -454,6 +454,7 @@ def _determinism_parts(m: pd.Series, synthesis: Synthesis | None) -> dict[str, f
         "entropy": r(_float(m.get("entropy"))),
         "structure_stability": r(_float(m.get("structure_stability"))),
         "program_coverage": r(synthesis.heldout_coverage) if synthesis is not None else None,
+        "baseline_coverage": r(synthesis.baseline_coverage) if synthesis is not None else None,
     }
 
 
@@ -461,7 +462,13 @@ def _determinism(parts: dict[str, float | int | None]) -> float:
     """The strongest evidence that the same input gives the same output: a program that
     reproduces held-out examples, or agreement on inputs that were logged more than once
     (counted only with at least 3 repeated inputs)."""
-    evidence = [parts["program_coverage"] or 0.0]
+    program = float(parts["program_coverage"] or 0.0)
+    base = float(parts.get("baseline_coverage") or 0.0)
+    # A program is evidence only by what it adds to the most common output (a step that
+    # always says the same has nothing to add, and its constant is evidence).
+    if base < 1 and program - base < 0.5 * (1 - base):
+        program = 0.0
+    evidence = [program]
     if (parts["repeated_inputs"] or 0) >= 3 and parts["repeat_agreement"] is not None:
         evidence.append(float(parts["repeat_agreement"]))
     return float(min(1.0, max(evidence)))

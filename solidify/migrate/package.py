@@ -101,6 +101,7 @@ def plan(
     *,
     min_coverage: float = 0.95,
     steps: tuple[str, ...] = (),
+    thresholds: Thresholds | None = None,
 ) -> Plan:
     """Which steps to generate: AI steps a program reproduces (solved), and AI steps that
     look deterministic or were asked for by name (stubs)."""
@@ -123,7 +124,8 @@ def plan(
                 syn is not None
                 and syn.program is not None
                 and (syn.heldout_coverage >= min_coverage)
-                and not program_problems(syn, Thresholds())
+                and not program_problems(syn, thresholds or Thresholds())
+                and not (syn.constant and s.determinism_parts.get("distinct_outputs", 0) > 1)
             )
             routed = s.recommendation.action == "route" and syn is not None and syn.route
             draft = not solved and s.recommendation.draft is not None and not routed
