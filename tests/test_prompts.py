@@ -431,7 +431,8 @@ def test_bad_inputs_degrade_without_a_traceback() -> None:
     surrogate = [(json.dumps([{"role": "user", "content": "Quantity: \ufffd\x00"}]), pairs[0][1])]
     train, held = split(pairs[5:] + odd + surrogate)
     found = fit(train, held)
-    assert found.heldout_examples == len(held)
+    assert found.heldout_executions == len(held)
+    assert found.heldout_examples <= len({i for i, _ in held})
     assert found.program is not None
 
 
@@ -465,4 +466,5 @@ def test_whatever_is_logged_the_search_answers_without_a_traceback(pairs: list[A
              orjson.dumps(y, option=orjson.OPT_SORT_KEYS).decode()) for x, y in pairs]  # fmt: skip
     cut = len(text) * 2 // 3
     found = fit(text[:cut], text[cut:], time_limit=0.2)
-    assert found.heldout_examples == len(text) - cut
+    assert found.heldout_executions == len(text) - cut
+    assert found.heldout_examples <= len({i for i, _ in text[cut:]})
