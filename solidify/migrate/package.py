@@ -16,6 +16,7 @@ import orjson
 import pandas as pd
 
 from solidify.assess.model import Assessment, StepAssessment
+from solidify.assess.synthesis import equality
 from solidify.assess.synthesis.engine import Synthesis, split
 from solidify.assess.synthesis.program import Extract, Get, MapList, Node, strategy
 from solidify.errors import OutputError
@@ -338,16 +339,7 @@ EXAMPLES = json.loads((HERE / "data" / {data_file}).read_text(encoding="utf-8"))
 CASES = [(step, i) for step, cases in EXAMPLES.items() for i in range(len(cases))]
 
 
-def _norm(value: Any) -> Any:
-    """119.0 and 119 are the same output."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, list):
-        return [_norm(v) for v in value]
-    if isinstance(value, dict):
-        return {{k: _norm(v) for k, v in value.items()}}
-    return value
-
+{equality}
 
 def test_every_logged_step_is_registered() -> None:
     assert set(EXAMPLES) <= set(module.STEPS)
@@ -360,7 +352,7 @@ def test_logged_example(step: str, index: int) -> None:
         got = module.STEPS[step](copy.deepcopy(case["input"]))
     except NotImplementedError:
         pytest.skip(f"{{step}} is a stub: write it, then this test checks it")
-    assert _norm(got) == _norm(case["output"])
+    assert same_output(got, case["output"]), (got, case["output"])
 '''
 
 
@@ -370,6 +362,7 @@ def test_source(workflow: str, module_name: str) -> str:
         module_id=string(f"solidify_generated_{module_name}"),
         module_file=string(f"{module_name}.py"),
         data_file=string(f"{module_name}.json"),
+        equality=equality.source(),
     )
 
 

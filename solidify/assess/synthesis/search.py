@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from solidify.assess.synthesis import regex
+from solidify.assess.synthesis.equality import output_key
 from solidify.assess.synthesis.program import (
     ALNUM,
     CONVERSIONS,
@@ -55,21 +56,6 @@ MAX_DEPTH = 5
 SCREEN = 64
 MAX_LABELS = 16
 MAX_RULES = 12
-
-
-def output_key(value: Any) -> str:
-    """Canonical JSON with integral floats as integers: 119.0 and 119 are the same output."""
-    return canonical(_integral(value))
-
-
-def _integral(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, list):
-        return [_integral(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _integral(v) for k, v in value.items()}
-    return value
 
 
 @dataclass
@@ -585,7 +571,7 @@ def _nice(value: float) -> float | None:
     for digits in range(0, 5):
         rounded = round(value, digits)
         if abs(rounded - value) <= 1e-9 * max(1.0, abs(value)):
-            return int(rounded) if digits == 0 else rounded
+            return int(rounded) if digits == 0 else float(rounded)
     return None
 
 
