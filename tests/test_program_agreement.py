@@ -64,8 +64,16 @@ values = st.one_of(scalars, st.lists(scalars, max_size=3))
 texts = st.one_of(
     st.text("abAB cd-_.,@12", max_size=16), st.sampled_from(["Ada Lovelace", "INV-42 x"])
 )
+records = st.fixed_dictionaries({"k": scalars, "v": scalars})
 inputs = st.fixed_dictionaries(
-    {"a": values, "b": values, "t": st.one_of(texts, scalars), "l": st.lists(scalars, max_size=3)}
+    {
+        "a": values,
+        "b": values,
+        "t": st.one_of(texts, scalars),
+        "l": st.lists(scalars, max_size=3),
+        "r": st.lists(st.one_of(records, scalars), max_size=3),
+        "d": st.sampled_from(["2026-03-04", "04/03/2026", "March 4, 2026", "2026-02-30", "x"]),
+    }
 )
 
 # ------------------------------------------------------------------ programs
@@ -137,11 +145,56 @@ PROGRAMS: dict[type, st.SearchStrategy] = {
 }
 
 
+item_programs = st.one_of(
+    st.just(Get(())), st.sampled_from([Get(("k",)), Get(("v",))]), convert(st.just(Get(())))
+)
+lists_of_records = st.just(Get(("r",)))
+
+
 def extra_programs() -> dict[type, st.SearchStrategy]:
-    """Strategies for node types added by later modules (they register one here)."""
+    """Strategies for the node types of ops.py."""
     from solidify.assess.synthesis import ops
 
-    return getattr(ops, "AGREEMENT_STRATEGIES", {})
+    return {
+        ops.Format: st.builds(
+            ops.Format, leaves, st.sampled_from([*ops.NUMBER_SPECS, *ops.PAD_SPECS, "s"])
+        ),
+        ops.Slice: st.builds(
+            ops.Slice, gets, st.one_of(st.none(), st.integers(-4, 4)),
+            st.one_of(st.none(), st.integers(-4, 4)),
+        ),
+        ops.Truncate: st.builds(
+            ops.Truncate, gets, st.integers(1, 8), st.sampled_from(["…", "...", ""])
+        ),
+        ops.MinMax: st.builds(ops.MinMax, st.sampled_from(["min", "max"]), leaves, leaves),
+        ops.Aggregate: st.builds(
+            ops.Aggregate, st.sampled_from(["sum", "min", "max"]),
+            st.sampled_from([Get(("l",)), Get(("r",))]), item_programs,
+        ),
+        ops.Join: st.builds(
+            ops.Join, st.sampled_from([", ", "-", ""]), st.sampled_from([Get(("l",)), Get(("r",))]),
+            item_programs,
+        ),
+        ops.FilterMap: st.builds(
+            ops.FilterMap, lists_of_records, st.builds(
+                Cond, st.sampled_from(["equals", "at_least"]), st.just(Get(("k",))),
+                st.sampled_from(['"a"', "1", "2"]),
+            ),
+            item_programs,
+        ),
+        # JSON object keys are text: a key program gives text (or does not apply)
+        ops.ToDict: st.builds(
+            ops.ToDict, lists_of_records,
+            st.builds(Convert, st.sampled_from(["str", "lower"]), st.just(Get(("k",)))),
+            item_programs,
+        ),
+        ops.DateFormat: st.builds(
+            ops.DateFormat, st.one_of(gets, st.just(Get(("d",)))),
+            st.sampled_from(ops.PARSE_DATES[:7]),
+            st.sampled_from(ops.WRITE_DATES), st.integers(-40, 40),
+        ),
+        ops.IfElse: st.builds(ops.IfElse, conds, leaves, st.one_of(leaves, convert(gets))),
+    }  # fmt: skip
 
 
 def all_programs() -> dict[type, st.SearchStrategy]:
@@ -220,7 +273,7 @@ def test_extra_node_types_agree() -> None:
 )  # fmt: skip
 def test_equals_one_means_the_number_one_in_both(constant: str, value: Any, holds: bool) -> None:
     rule = Rules(((Cond("equals", Get(("a",)), constant), "yes"),), "no")
-    x = {"a": value, "b": 0, "t": "", "l": []}
+    x = {"a": value, "b": 0, "t": "", "l": [], "r": [], "d": ""}
     assert apply(rule, x) == (True, "yes" if holds else "no")
     agree(rule, x)
 

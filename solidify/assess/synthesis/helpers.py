@@ -80,7 +80,8 @@ def register(function: Any, modules: set[str] | None = None) -> Any:
 
 
 def _source(function: Any) -> str:
-    return inspect.getsource(function).strip()
+    lines = inspect.getsource(function).strip().splitlines()
+    return "\n".join(line for line in lines if not line.startswith("@"))  # no decorators
 
 
 # name: (source, modules it needs) -- what migrate pastes into generated modules.

@@ -57,6 +57,8 @@ def output_key(value: Any) -> str:
     kind = type(value)
     if kind is str or kind is int:
         return json.dumps(value, ensure_ascii=False)
+    if kind is float and value - value == 0:  # finite: what json.dumps writes, faster
+        return str(int(value)) if value.is_integer() else repr(value)
     return json.dumps(_normal(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
