@@ -210,6 +210,8 @@ def dates(path, column, ys, pivots) -> Iterator[Node]:
     for write in WRITE_DATES:
         if when.strftime(write) == ys[p]:
             yield DateFormat(Get(path), parse, write)
+            if "%-d" in write:  # a day of 10 or more reads the same with "%d"
+                yield DateFormat(Get(path), parse, write.replace("%-d", "%d"))
             continue
         # the same form some days later: "due 30 days after the invoice date"
         try:

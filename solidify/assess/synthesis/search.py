@@ -25,6 +25,7 @@ from solidify.assess.synthesis.ops import (
     NUMBER_SPECS,
     PAD_SPECS,
     TEXT_CONVERSIONS,
+    DateFormat,
     Format,
     MinMax,
 )
@@ -469,6 +470,14 @@ def _number_format_variants(parts: list[Node]) -> Iterator[Node]:
                 variant = list(parts)
                 variant[i] = option
                 yield Concat(tuple(variant))
+    # Pivot days of 10 or more cannot tell "%d" from "%-d" (05 or 5): try the other.
+    for i, part in enumerate(parts):
+        if isinstance(part, DateFormat) and "d" in part.write:
+            other = (part.write.replace("%-d", "%d") if "%-d" in part.write
+                     else part.write.replace("%d", "%-d"))  # fmt: skip
+            variant = list(parts)
+            variant[i] = DateFormat(part.arg, part.parse, other, part.days)
+            yield Concat(tuple(variant))
 
 
 def _flashfill(cols: Columns, ys, keys) -> Iterator[Node]:
