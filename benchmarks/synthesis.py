@@ -79,6 +79,7 @@ WORDS = [
     "migration",
     "guide",
 ]
+PRIORITY = {"urgent": "P0", "high": "P1", "normal": "P2", "low": "P3"}
 COUNTRIES = {f"Country{i}": f"C{i:02d}" for i in range(90)}
 Task = Callable[[random.Random], tuple[Any, Any]]
 
@@ -238,6 +239,9 @@ TASKS: dict[str, Task] = {
     "vendor to cost centre": lambda r: (lambda v: ({"vendor": v}, f"CC-{sum(map(ord, v)) % 7}"))(
         r.choice(LAST)
     ),
+    "table then template": lambda r: (
+        lambda p, t: ({"priority": p, "ticket": t}, f"[{PRIORITY[p]}] ticket {t}")
+    )(r.choice(list(PRIORITY)), r.randint(1000, 9999)),
     "ledger entry": lambda r: (
         lambda n, a: ({"n": n, "amount": a}, {"ref": f"INV-{n:05d}", "total": f"{a:,.2f}"})
     )(r.randint(1, 99999), round(r.uniform(1, 9e4), 2)),

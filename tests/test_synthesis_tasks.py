@@ -123,3 +123,12 @@ def test_a_table_credits_only_keys_seen_twice() -> None:
     pairs = [({"k": f"key{i}"}, f"v{i % 7}") for i in range(300)]
     coverage, _ = _found(pairs)
     assert coverage < 0.5
+
+
+def test_a_table_then_a_template_renders_the_table_inside_the_text() -> None:
+    data = bench.examples(bench.TASKS["table then template"], 300, 3)
+    found = synthesize(data)
+    assert found.heldout_coverage >= 0.95 and found.strategy == "template"
+    solve, source = compile_program(found.program)
+    assert '"high": "[P1] ticket "' in source
+    assert solve({"priority": "low", "ticket": 4711}) == "[P3] ticket 4711"

@@ -256,8 +256,8 @@ def solve(xs: Sequence[Any], ys: Sequence[Any], deadline: Deadline, depth: int =
         for node in _arithmetic(cols, ys, keys, deadline, compose.number_terms(cols, xs)):
             offer(node)
     if main_kind in ("string", "null") and kinds["string"] + kinds["null"] >= 0.9 * n:
-        for family in (_templates, _flashfill, _extractions, _text_ops):
-            if deadline.passed() or (family is _text_ops and best.correct == n):
+        for family in (_templates, _flashfill, _extractions, _text_ops, _table_templates):
+            if deadline.passed() or (family in (_text_ops, _table_templates) and best.correct == n):
                 break
             for node in family(cols, ys, keys):
                 offer(node)
@@ -411,47 +411,106 @@ def _templates(cols: Columns, ys, keys) -> Iterator[Node]:
     # Values of two characters or more first; then also single characters (an initial, a
     # one-digit number), which a template may only place into the gaps left.
     for pivot, shortest in [(p, s) for s in (2, 1) for p in pivots]:
-        y = ys[pivot]
-        if not isinstance(y, str) or not y:
+        parts = _template_at(atoms, ys, pivot, shortest)
+        if parts is None:
             continue
-        found: list[tuple[int, int, Node]] = []
-        taken = [False] * len(y)
-        ranked = sorted(
-            (
-                (node, values[pivot])
-                for node, values in atoms
-                if isinstance(values[pivot], str) and len(values[pivot]) >= shortest
-            ),
-            key=lambda a: (-len(a[1]), size(a[0])),
-        )
-        if shortest == 1 and not any(len(v) == 1 for _, v in ranked):
-            continue
-        for node, value in ranked:
-            start = y.find(value)
-            while start >= 0:
-                end = start + len(value)
-                if not any(taken[start:end]):
-                    for i in range(start, end):
-                        taken[i] = True
-                    found.append((start, end, node))
-                    break
-                start = y.find(value, start + 1)
-        if not found:
-            continue
-        found.sort()
-        parts: list[Node] = []
-        at = 0
-        for start, end, node in found:
-            if start > at:
-                parts.append(Const(y[at:start]))
-            parts.append(node)
-            at = end
-        if at < len(y):
-            parts.append(Const(y[at:]))
         if len(parts) == 1:
             yield parts[0]  # a value as it is, not a one-part template
         yield Concat(tuple(parts))
         yield from _number_format_variants(parts)
+
+
+def _template_at(atoms, ys, pivot: int, shortest: int) -> list[Node] | None:
+    """The parts of one pivot output: input values located in it, literal text around."""
+    y = ys[pivot]
+    if not isinstance(y, str) or not y:
+        return None
+    found: list[tuple[int, int, Node]] = []
+    taken = [False] * len(y)
+    ranked = sorted(
+        (
+            (node, values[pivot])
+            for node, values in atoms
+            if isinstance(values[pivot], str) and len(values[pivot]) >= shortest
+        ),
+        key=lambda a: (-len(a[1]), size(a[0]), isinstance(a[0], Format)),
+    )
+    if shortest == 1 and not any(len(v) == 1 for _, v in ranked):
+        return None
+    for node, value in ranked:
+        start = y.find(value)
+        while start >= 0:
+            end = start + len(value)
+            if not any(taken[start:end]):
+                for i in range(start, end):
+                    taken[i] = True
+                found.append((start, end, node))
+                break
+            start = y.find(value, start + 1)
+    if not found:
+        return None
+    found.sort()
+    parts: list[Node] = []
+    at = 0
+    for start, end, node in found:
+        if start > at:
+            parts.append(Const(y[at:start]))
+        parts.append(node)
+        at = end
+    if at < len(y):
+        parts.append(Const(y[at:]))
+    return parts
+
+
+def _same_shape(parts: list[Node], other: list[Node]) -> bool:
+    """The same values at the same places; literals may differ."""
+    return len(parts) == len(other) and all(
+        isinstance(a, Const) == isinstance(b, Const) and (isinstance(a, Const) or a == b)
+        for a, b in zip(parts, other, strict=True)
+    )
+
+
+def _table_templates(cols: Columns, ys, keys) -> Iterator[Node]:
+    """A template whose literal text depends on a small-domain field through a table
+    (`high` -> `P1` inside `"[P1] ticket 4711"`): one pivot per value of the field, the
+    same template at each, the differing literals read into a table."""
+    for path in cols.paths[:40]:
+        column = cols.column(path)
+        if any(isinstance(v, (dict, list)) for v in column[:50]):
+            continue
+        groups: dict[str, int] = {}
+        counts: Counter[str] = Counter()
+        for i, v in enumerate(column):
+            if v is not MISSING and isinstance(ys[i], str):
+                key = canonical(v)
+                groups.setdefault(key, i)
+                counts[key] += 1
+        if not 2 <= len(groups) <= MAX_LABELS or min(counts.values()) < 2:
+            continue
+        pivots = sorted(groups.values())
+        atoms = [(node, values) for node, values in _atoms(cols, pivots)
+                 if not (isinstance(node, Get) and node.path == path)]  # fmt: skip
+        shapes = {key: _template_at(atoms, ys, at, 1) for key, at in groups.items()}
+        if any(parts is None for parts in shapes.values()):
+            continue
+        first = next(iter(shapes.values()))
+        same = all(_same_shape(p, first) for p in shapes.values())
+        if not same:
+            continue
+        parts: list[Node] = []
+        varied = False
+        for i, part in enumerate(first):
+            if not isinstance(part, Const):
+                parts.append(part)
+                continue
+            literals = {key: shape[i].value for key, shape in shapes.items()}
+            if len(set(literals.values())) > 1:
+                parts.append(Lookup(Get(path), tuple(sorted(literals.items()))))
+                varied = True
+            else:
+                parts.append(part)
+        if varied:
+            yield Concat(tuple(parts))
 
 
 def _number_format_variants(parts: list[Node]) -> Iterator[Node]:
