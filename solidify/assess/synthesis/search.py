@@ -474,6 +474,7 @@ def _table_templates(cols: Columns, ys, keys) -> Iterator[Node]:
     """A template whose literal text depends on a small-domain field through a table
     (`high` -> `P1` inside `"[P1] ticket 4711"`): one pivot per value of the field, the
     same template at each, the differing literals read into a table."""
+    fields: list[tuple[Path, dict[str, int]]] = []
     for path in cols.paths[:40]:
         column = cols.column(path)
         if any(isinstance(v, (dict, list)) for v in column[:50]):
@@ -485,10 +486,15 @@ def _table_templates(cols: Columns, ys, keys) -> Iterator[Node]:
                 key = canonical(v)
                 groups.setdefault(key, i)
                 counts[key] += 1
-        if not 2 <= len(groups) <= MAX_LABELS or min(counts.values()) < 2:
-            continue
-        pivots = sorted(groups.values())
-        atoms = [(node, values) for node, values in _atoms(cols, pivots)
+        if 2 <= len(groups) <= MAX_LABELS and min(counts.values()) >= 2:
+            fields.append((path, groups))
+        if len(fields) == 6:
+            break  # (time) the values inside the text are read once, at every pivot below
+    if not fields:
+        return
+    every = _atoms(cols, sorted({at for _, groups in fields for at in groups.values()}))
+    for path, groups in fields:
+        atoms = [(node, values) for node, values in every
                  if not (isinstance(node, Get) and node.path == path)]  # fmt: skip
         shapes = {key: _template_at(atoms, ys, at, 1) for key, at in groups.items()}
         if any(parts is None for parts in shapes.values()):
