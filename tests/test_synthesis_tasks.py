@@ -132,3 +132,18 @@ def test_a_table_then_a_template_renders_the_table_inside_the_text() -> None:
     solve, source = compile_program(found.program)
     assert '"high": "[P1] ticket "' in source
     assert solve({"priority": "low", "ticket": 4711}) == "[P3] ticket 4711"
+
+
+def test_element_programs_do_not_make_the_function_take_the_whole_input() -> None:
+    from solidify.assess.synthesis.program import Cond, Get
+    from solidify.migrate.package import _uses_whole_input
+
+    item, source = Get(()), Get(("lines",))
+    nodes = [
+        ops.Aggregate("sum", source, item),
+        ops.Join(", ", source, item),
+        ops.FilterMap(source, Cond("equals", Get(("status",)), '"open"'), item),
+        ops.ToDict(source, Get(("id",)), item),
+    ]
+    assert not any(_uses_whole_input(node) for node in nodes)
+    assert _uses_whole_input(ops.Join(", ", Get((0,)), item))  # the source still counts

@@ -129,7 +129,7 @@ def _uses_whole_input(node: Any) -> bool:
     """Whether a program reads the input other than through its top-level keys."""
     if isinstance(node, Get):
         return not node.path or not isinstance(node.path[0], str)
-    if isinstance(node, MapList):
+    if isinstance(node, MapList) or hasattr(node, "ELEMENT_FIELDS"):
         return _uses_whole_input(node.source)  # the item is read through its own root
     if isinstance(node, tuple):
         return any(_uses_whole_input(v) for v in node)

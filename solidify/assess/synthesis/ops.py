@@ -91,6 +91,8 @@ class MinMax:
 class Aggregate:
     """sum / min / max of a program over the items of a list."""
 
+    ELEMENT_FIELDS = ("item",)  # programs of one element, read through its own root
+
     fn: str
     source: Node
     item: Node
@@ -99,6 +101,8 @@ class Aggregate:
 @dataclass(frozen=True)
 class Join:
     """sep.join(item for item in source)."""
+
+    ELEMENT_FIELDS = ("item",)  # programs of one element, read through its own root
 
     sep: str
     source: Node
@@ -109,6 +113,8 @@ class Join:
 class FilterMap:
     """[item(e) for e in source if cond(e)]."""
 
+    ELEMENT_FIELDS = ("cond", "item")  # programs of one element, read through its own root
+
     source: Node
     cond: Cond
     item: Node
@@ -117,6 +123,8 @@ class FilterMap:
 @dataclass(frozen=True)
 class ToDict:
     """{key(e): value(e) for e in source}."""
+
+    ELEMENT_FIELDS = ("key", "value")  # programs of one element, read through its own root
 
     source: Node
     key: Node
