@@ -1,146 +1,293 @@
-"""Time synthesis per step on 5 000 logged examples of each kind of step (one core).
+"""Everyday mechanical tasks teams hand to LLMs: is each found, and how fast (one core)?
 
-    python benchmarks/synthesis.py
+    python benchmarks/synthesis.py [examples per task, default 1000]
 
-Target (issue 2): at most 0.5 s per step. The engine samples at most
-MAX_EXAMPLES executions per step, so the time does not grow with the log.
-
-Then the same steps logged in chat form (system and user messages rendered from a
-template, the answer as text or fenced JSON), searched with prompt decomposition in
-front (issue 11: decomposition and format learning add at most 20 % per step).
+Each task generates logged (input, output) pairs; the engine fits on 70 % and is
+measured on the 30 % held out. Prints a table (task, strategy, held-out coverage,
+seconds) and the median and slowest step. Targets (issue 13): every task found at
+>= 95 % held-out coverage; median <= 0.2 s and slowest <= 1 s per step at 1 000 examples.
+A free-text task closes the table: it must never be found.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import random
+import statistics
+import string
+import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
-from solidify.assess.prompts import fit as prompts
-from solidify.assess.synthesis.engine import MAX_EXAMPLES, synthesize
+from solidify.assess.synthesis.engine import synthesize
 
-N = 5000
+FIRST = [
+    "Ada",
+    "Grace",
+    "Alan",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Frances",
+    "John",
+    "Katherine",
+    "Linus",
+    "Margaret",
+    "Niklaus",
+    "Radia",
+    "Tim",
+    "Sophie",
+    "Dennis",
+    "Ken",
+    "Hedy",
+]
+LAST = [
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Allen",
+    "Backus",
+    "Johnson",
+    "Torvalds",
+    "Hamilton",
+    "Wirth",
+    "Perlman",
+    "Lee",
+    "Wilson",
+    "Ritchie",
+]
+WORDS = [
+    "quarterly",
+    "report",
+    "draft",
+    "budget",
+    "review",
+    "launch",
+    "plan",
+    "customer",
+    "feedback",
+    "summary",
+    "release",
+    "notes",
+    "team",
+    "update",
+    "migration",
+    "guide",
+]
+PRIORITY = {"urgent": "P0", "high": "P1", "normal": "P2", "low": "P3"}
+COUNTRIES = {f"Country{i}": f"C{i:02d}" for i in range(90)}
+Task = Callable[[random.Random], tuple[Any, Any]]
 
 
-def examples(kind: str, rng: random.Random) -> list[tuple[str, str]]:
+def _name(rng: random.Random) -> tuple[str, str]:
+    return rng.choice(FIRST), rng.choice(LAST)
+
+
+def _date(rng: random.Random) -> datetime.date:
+    return datetime.date(2025, 1, 1) + datetime.timedelta(days=rng.randint(0, 800))
+
+
+def _title(rng: random.Random, k: int = 4) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, k))).capitalize()
+
+
+def _items(rng: random.Random) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"L{rng.randint(100, 999)}",
+            "name": rng.choice(WORDS),
+            "qty": rng.randint(1, 9),
+            "price": round(rng.uniform(1, 200), 2),
+            "status": rng.choice(["open", "closed", "open"]),
+        }
+        for _ in range(rng.randint(1, 5))
+    ]
+
+
+def _initials(rng):
+    f, la = _name(rng)
+    return {"name": f"{f} {la}"}, f"{f[0]}.{la[0]}."
+
+
+def _truncate(rng):
+    text = _title(rng, 7)
+    return {"text": text}, text if len(text) <= 24 else text[:23].rstrip() + "…"
+
+
+def _discount(rng):
+    total = round(rng.uniform(5, 300), 2)
+    return {"total": total}, round(total * 0.9, 2) if total >= 100 else total
+
+
+def _filter_open(rng):
+    items = _items(rng)
+    return {"lines": items}, [i["id"] for i in items if i["status"] == "open"]
+
+
+def _big_lines(rng):
+    items = _items(rng)
+    return {"lines": items}, [i for i in items if i["price"] >= 100]
+
+
+def _country(rng):
+    name = rng.choice(list(COUNTRIES))
+    written = rng.choice([name, name.upper(), name.lower(), f" {name}"])
+    return {"country": written, "n": rng.randint(1, 9)}, COUNTRIES[name]
+
+
+TASKS: dict[str, Task] = {
+    # text
+    "initials with dots": _initials,
+    "initials": lambda r: (lambda f, la: ({"name": f"{f} {la}"}, f[0] + la[0]))(*_name(r)),
+    "slug of a title": lambda r: (lambda t: ({"title": t + "!"}, "-".join(t.lower().split())))(
+        _title(r)
+    ),
+    "first 3 characters": lambda r: (lambda c: ({"code": c}, c[:3]))(
+        "".join(r.choice(string.ascii_uppercase) for _ in range(8))
+    ),
+    "truncate with ellipsis": _truncate,
+    "upper case": lambda r: (lambda c: ({"country": c}, c.upper()))(r.choice(["de", "fr", "it"])),
+    "last, first initial": lambda r: (lambda f, la: ({"first": f, "last": la}, f"{la}, {f[0]}."))(
+        *_name(r)
+    ),
+    "last 4 digits of a card": lambda r: (lambda d: ({"card": f"4111 1111 1111 {d}"}, d))(
+        f"{r.randint(0, 9999):04d}"
+    ),
+    "email domain": lambda r: (lambda f, d: ({"email": f"{f.lower()}@{d}"}, d))(
+        r.choice(FIRST), r.choice(["example.com", "mail.org", "corp.io"])
+    ),
+    "full name": lambda r: (lambda f, la: ({"first": f, "last": la}, f"{f} {la}"))(*_name(r)),
+    "title case": lambda r: (lambda t: ({"t": t.lower()}, t.title()))(_title(r)),
+    # numbers
+    "zero-padded invoice number": lambda r: (lambda n: ({"n": n}, f"INV-{n:05d}"))(
+        r.randint(1, 99999)
+    ),
+    "percent with one decimal": lambda r: (lambda v: ({"ratio": v}, f"{v:.1%}"))(
+        round(r.uniform(0, 1), 4)
+    ),
+    "one decimal": lambda r: (lambda v: ({"v": v}, f"{v:.1f}"))(round(r.uniform(0, 100), 3)),
+    "thousands without decimals": lambda r: (lambda v: ({"amount": v}, f"{v:,.0f}"))(
+        round(r.uniform(1000, 9e6), 2)
+    ),
+    "currency text times quantity": lambda r: (
+        lambda p, q: ({"price": f"${p:,.2f}", "qty": q}, round(p * q, 2))
+    )(round(r.uniform(1, 3000), 2), r.randint(1, 9)),
+    "VAT 19 %": lambda r: (lambda n: ({"net": n}, round(n * 1.19, 2)))(round(r.uniform(1, 900), 2)),
+    "Celsius to Fahrenheit": lambda r: (lambda c: ({"celsius": c}, round(c * 1.8 + 32, 1)))(
+        round(r.uniform(-30, 45), 1)
+    ),
+    "kg to lb": lambda r: (lambda kg: ({"kg": kg}, round(kg * 2.20462, 2)))(
+        round(r.uniform(0.1, 150), 2)
+    ),
+    "fee subtracted": lambda r: (lambda a: ({"amount": a}, round(a - 2.5, 2)))(
+        round(r.uniform(10, 500), 2)
+    ),
+    "larger of two": lambda r: (lambda a, b: ({"a": a, "b": b}, max(a, b)))(
+        r.randint(0, 999), r.randint(0, 999)
+    ),
+    "smaller of two": lambda r: (lambda a, b: ({"bid": a, "ask": b}, min(a, b)))(
+        round(r.uniform(1, 99), 2), round(r.uniform(1, 99), 2)
+    ),
+    "sum of line items": lambda r: (
+        lambda items: ({"lines": items}, round(sum(i["qty"] * i["price"] for i in items), 2))
+    )(_items(r)),
+    "number of items": lambda r: (lambda items: ({"lines": items}, len(items)))(_items(r)),
+    "sum of a list": lambda r: (lambda v: ({"values": v}, sum(v)))(
+        [r.randint(0, 50) for _ in range(r.randint(1, 6))]
+    ),
+    "discount above 100": _discount,
+    # dates
+    "ISO date to month name": lambda r: (
+        lambda d: ({"date": d.isoformat()}, f"{d:%B} {d.day}, {d.year}")
+    )(_date(r)),
+    "weekday of a date": lambda r: (lambda d: ({"date": d.isoformat()}, f"{d:%A}"))(_date(r)),
+    "due in 30 days": lambda r: (
+        lambda d: ({"issued": d.isoformat()}, (d + datetime.timedelta(days=30)).isoformat())
+    )(_date(r)),
+    "European to ISO date": lambda r: (lambda d: ({"date": f"{d:%d/%m/%Y}"}, d.isoformat()))(
+        _date(r)
+    ),
+    "written date to dotted": lambda r: (
+        lambda d: ({"date": f"{d:%B} {d.day}, {d.year}"}, f"{d:%d.%m.%Y}")
+    )(_date(r)),
+    "month of a date": lambda r: (lambda d: ({"date": d.isoformat()}, f"{d:%B}"))(_date(r)),
+    "date inside a sentence": lambda r: (
+        lambda d, n: ({"due": d.isoformat(), "ref": n}, f"Invoice {n} is due on {d:%d %B %Y}.")
+    )(_date(r), f"INV-{r.randint(100, 999)}"),
+    # lists
+    "join tags": lambda r: (lambda t: ({"tags": t}, ", ".join(t)))(
+        r.sample(WORDS, r.randint(1, 4))
+    ),
+    "join item names": lambda r: (
+        lambda items: ({"lines": items}, " / ".join(i["name"] for i in items))
+    )(_items(r)),
+    "ids of open lines": _filter_open,
+    "lines of 100 or more": _big_lines,
+    "lines by id": lambda r: (
+        lambda items: ({"lines": items}, {i["id"]: i["name"] for i in items})
+    )(_items(r)),
+    "upper-case every tag": lambda r: (lambda t: ({"tags": t}, [w.upper() for w in t]))(
+        r.sample(WORDS, r.randint(1, 4))
+    ),
+    # tables and objects
+    "country code, 90 keys, any case": _country,
+    "vendor to cost centre": lambda r: (lambda v: ({"vendor": v}, f"CC-{sum(map(ord, v)) % 7}"))(
+        r.choice(LAST)
+    ),
+    "table then template": lambda r: (
+        lambda p, t: ({"priority": p, "ticket": t}, f"[{PRIORITY[p]}] ticket {t}")
+    )(r.choice(list(PRIORITY)), r.randint(1000, 9999)),
+    "ledger entry": lambda r: (
+        lambda n, a: ({"n": n, "amount": a}, {"ref": f"INV-{n:05d}", "total": f"{a:,.2f}"})
+    )(r.randint(1, 99999), round(r.uniform(1, 9e4), 2)),
+}
+FREE_TEXT = "free-text reply (never found)"
+
+
+def examples(task: Task, n: int, seed: int) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
+    pairs = (task(rng) for _ in range(n))
+    return [(json.dumps(x, sort_keys=True), json.dumps(y, sort_keys=True)) for x, y in pairs]
+
+
+def free_text(n: int, seed: int) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
     out = []
-    for i in range(N):
-        if kind == "regex":
-            order = f"{rng.choice('ABC')}-{rng.randint(10000, 99999)}"
-            x = {"subject": "Order", "body": f"Call +1-555-{i:04d}. My order {order} is late."}
-            y = order
-        elif kind == "template":
-            name = f"Name{rng.randint(1, 500)} Last{rng.randint(1, 500)}"
-            x = {"customer_name": name, "ticket": f"T-{i}"}
-            y = f"Hi {name.split()[0]}, ticket T-{i} is open."
-        elif kind == "flashfill":
-            d, m = rng.randint(1, 28), rng.randint(1, 12)
-            x, y = {"date": f"{d:02d}/{m:02d}/2026"}, f"2026-{m:02d}-{d:02d}"
-        elif kind == "arithmetic":
-            net, rate = round(rng.uniform(10, 9000), 2), rng.choice([0.07, 0.19, 0.2])
-            x, y = {"net": net, "vat_rate": rate}, round(net * (1 + rate), 2)
-        elif kind == "rules":
-            tier, total = rng.choice(["free", "pro", "enterprise"]), round(rng.uniform(5, 600), 2)
-            x = {"tier": tier, "order_total": total, "intent": rng.choice(["a", "b"])}
-            y = "P1" if tier == "enterprise" else "P2" if total >= 200 else "P3"
-        elif kind == "object":
-            x = {
-                "invoice": {
-                    "number": f"INV-{i}",
-                    "vendor": {"name": f"V{rng.randint(1, 40)}"},
-                    "net": rng.randint(1, 9999),
-                },
-                "meta": {"m": i},
-            }
-            y = {
-                "doc_no": x["invoice"]["number"],
-                "supplier": x["invoice"]["vendor"]["name"],
-                "amount": x["invoice"]["net"],
-            }
-        else:  # prose: nothing to find, the search runs to its end
-            x = {"topic": rng.choice(["billing", "login", "shipping"]), "n": i}
-            y = " ".join(
-                rng.choice(["We", "will", "look", "into", "it", "soon", "thanks"])
-                for _ in range(10)
-            )
-        out.append((json.dumps(x, sort_keys=True), json.dumps(y, sort_keys=True)))
+    for i in range(n):
+        x = {"topic": rng.choice(["billing", "login", "shipping"]), "n": i}
+        y = " ".join(rng.choice(WORDS) for _ in range(10))
+        out.append((json.dumps(x), json.dumps(y)))
     return out
 
 
-def chat_form(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The same examples as an application with a tracer logs them."""
-    out = []
-    for x_text, y_text in pairs:
-        x, y = json.loads(x_text), json.loads(y_text)
-        lines = [f"{k.replace('_', ' ').capitalize()}: "
-                 + (json.dumps(v) if isinstance(v, (dict, list)) else str(v))
-                 for k, v in sorted(x.items())]  # fmt: skip
-        messages = [
-            {"role": "system", "content": "You are a careful clerk. Answer only."},
-            {"role": "user", "content": "\n".join(lines) + "\n\nWhat is the answer?"},
-        ]
-        if isinstance(y, dict):
-            answer = "```json\n" + json.dumps(y, indent=2) + "\n```"
-        else:
-            answer = y if isinstance(y, str) else json.dumps(y)
-        out.append((json.dumps(messages, sort_keys=True), json.dumps(answer)))
-    return out
-
-
-KINDS = ("regex", "template", "flashfill", "arithmetic", "rules", "object", "prose")
-
-
-def timed(search, data: list[tuple[str, str]], repeat: int = 3) -> tuple[object, float]:
-    """The result and the best of `repeat` timings (the machine is shared); the result
-    whose decomposition was fastest."""
-    best = float("inf")
-    kept = None
-    for _ in range(repeat):
+def measure(n: int) -> list[tuple[str, str, float, float]]:
+    rows = []
+    for i, (name, task) in enumerate([*TASKS.items(), (FREE_TEXT, None)]):
+        data = free_text(n, i) if task is None else examples(task, n, i)
         start = time.perf_counter()
-        found = search(data)
-        best = min(best, time.perf_counter() - start)
-        decompose = getattr(found, "decompose_seconds", 0.0)
-        if kept is None or decompose < getattr(kept, "decompose_seconds", 0.0):
-            kept = found
-    return kept, best
+        found = synthesize(data)
+        seconds = time.perf_counter() - start
+        rows.append((name, found.strategy or "-", found.heldout_coverage, seconds))
+    return rows
 
 
 def main() -> None:
-    print(f"{N} examples per step; at most {MAX_EXAMPLES} sampled")
-    print(f"{'step kind':<12} {'strategy':<12} {'held-out':>9} {'seconds':>8} "
-          f"{'with decomposition':>19}")  # fmt: skip
-    rng = random.Random(1)
-    worst = plain_total = checked_total = 0.0
-    tidy: dict[str, float] = {}
-    for kind in KINDS:
-        data = examples(kind, rng)
-        found, seconds = timed(synthesize, data)
-        # The same step through the assessment's entry, which looks for a prompt first.
-        _, checked = timed(prompts.synthesize, data)
-        worst = max(worst, seconds)
-        plain_total, checked_total = plain_total + seconds, checked_total + checked
-        tidy[kind] = seconds
-        print(f"{kind:<12} {found.strategy or '-':<12} {found.heldout_coverage:>9.3f} "
-              f"{seconds:>8.3f} {checked:>19.3f}")  # fmt: skip
-    print(f"slowest step: {worst:.3f} s (target <= 0.5 s)")
-    print(f"looking for a prompt adds {checked_total / plain_total - 1:.1%} on these steps "
-          "(target <= 20 %)")  # fmt: skip
-    print()
-    print("the same steps in chat form, decomposed, then searched on their slots")
-    print(f"{'step kind':<12} {'strategy':<12} {'held-out':>9} {'seconds':>8} "
-          f"{'decompose':>9} {'tidy':>6}")  # fmt: skip
-    rng = random.Random(1)
-    total = total_decompose = 0.0
-    for kind in KINDS:
-        found, seconds = timed(prompts.synthesize, chat_form(examples(kind, rng)))
-        decompose = getattr(found, "decompose_seconds", 0.0)
-        total, total_decompose = total + seconds, total_decompose + decompose
-        print(f"{kind:<12} {found.strategy or '-':<12} {found.heldout_coverage:>9.3f} "
-              f"{seconds:>8.3f} {decompose:>9.3f} {tidy[kind]:>6.3f}")  # fmt: skip
-    print(
-        f"chat form: {total / len(KINDS):.3f} s per step, of which decomposition "
-        f"{total_decompose / len(KINDS):.3f} s; tidy logs: {plain_total / len(KINDS):.3f} s"
-    )
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    rows = measure(n)
+    print(f"{n} examples per task\n")
+    print("| task | strategy | held-out coverage | seconds |")
+    print("|---|---|---:|---:|")
+    for name, strategy, coverage, seconds in rows:
+        print(f"| {name} | {strategy} | {coverage:.3f} | {seconds:.3f} |")
+    times = [r[3] for r in rows]
+    found = sum(1 for r in rows[:-1] if r[2] >= 0.95)
+    print(f"\nfound at >= 95 %: {found} of {len(rows) - 1} tasks; free text: {rows[-1][2]:.3f}")
+    print(f"median step {statistics.median(times):.3f} s, slowest {max(times):.3f} s")
 
 
 if __name__ == "__main__":

@@ -166,7 +166,7 @@ def test_flashfill_date_reformatting() -> None:
         d, m, y = rng.randint(1, 28), rng.randint(1, 12), rng.randint(2000, 2030)
         ex.append(({"date": f"{d:02d}/{m:02d}/{y}"}, f"{y}-{m:02d}-{d:02d}"))
     s = found(ex)
-    assert s.strategy == "flashfill"
+    assert s.strategy in ("date", "flashfill")  # read as a date, or cut into tokens
     assert s.heldout_coverage == 1.0
 
 

@@ -17,7 +17,7 @@ MECHANICAL = {
     ("support-triage", "route_ticket"): None,
     ("support-triage", "acknowledge"): "template",
     ("invoice-intake", "extract_invoice_number"): "regex",
-    ("invoice-intake", "normalize_date"): "flashfill",
+    ("invoice-intake", "normalize_date"): "date",  # read as a date, written in another form
     ("invoice-intake", "compute_totals"): "object",
     ("invoice-intake", "vendor_cost_center"): "lookup",
     ("invoice-intake", "line_item_codes"): "list-map",

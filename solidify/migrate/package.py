@@ -18,6 +18,7 @@ import pandas as pd
 from solidify.assess.config import Thresholds
 from solidify.assess.model import Assessment, StepAssessment
 from solidify.assess.recommend import program_problems
+from solidify.assess.synthesis import equality
 from solidify.assess.synthesis.engine import Synthesis, split
 from solidify.assess.synthesis.program import (
     Extract,
@@ -184,7 +185,7 @@ def _uses_whole_input(node: Any) -> bool:
     """Whether a program reads the input other than through its top-level keys."""
     if isinstance(node, Get):
         return not node.path or not isinstance(node.path[0], str)
-    if isinstance(node, MapList):
+    if isinstance(node, MapList) or hasattr(node, "ELEMENT_FIELDS"):
         return _uses_whole_input(node.source)  # the item is read through its own root
     if isinstance(node, tuple):
         return any(_uses_whole_input(v) for v in node)
@@ -483,16 +484,7 @@ EXAMPLES = json.loads((HERE / "data" / {data_file}).read_text(encoding="utf-8"))
 CASES = [(step, i) for step, cases in EXAMPLES.items() for i in range(len(cases))]
 
 
-def _norm(value: Any) -> Any:
-    """119.0 and 119 are the same output."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, list):
-        return [_norm(v) for v in value]
-    if isinstance(value, dict):
-        return {{k: _norm(v) for k, v in value.items()}}
-    return value
-
+{equality}
 
 def test_every_logged_step_is_registered() -> None:
     assert set(EXAMPLES) <= set(module.STEPS)
@@ -511,9 +503,9 @@ def test_logged_example(step: str, index: int) -> None:
             return  # routed: the model answers this input
         raise
     assert expect != "handed_back", "a routed step answered an input it left to the model"
-    if expect == "differs" and _norm(got) != _norm(case["output"]):
+    if expect == "differs" and not same_output(got, case["output"]):
         pytest.xfail(f"{{step}}: a known counterexample, to review")
-    assert _norm(got) == _norm(case["output"])
+    assert same_output(got, case["output"]), (got, case["output"])
 '''
 
 
@@ -523,6 +515,7 @@ def test_source(workflow: str, module_name: str) -> str:
         module_id=string(f"solidify_generated_{module_name}"),
         module_file=string(f"{module_name}.py"),
         data_file=string(f"{module_name}.json"),
+        equality=equality.source(),
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import pandas as pd
 
+from solidify.assess.synthesis import equality
 from solidify.assess.synthesis.engine import split
 from solidify.errors import InputError
 from solidify.migrate.literals import snake_case
@@ -25,17 +26,15 @@ CASES_PER_STEP = 1000
 TIMEOUT = 120.0
 
 # Runs in the child interpreter: standard library only, reads cases, prints results as JSON.
-RUNNER = r"""
+# Output equality is the one definition (synthesis/equality.py), pasted in.
+RUNNER = (
+    r"""
 import copy, importlib.util, json, sys, traceback
+from typing import Any
 
-def norm(value):
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, list):
-        return [norm(v) for v in value]
-    if isinstance(value, dict):
-        return {k: norm(v) for k, v in value.items()}
-    return value
+"""
+    + equality.source()
+    + r"""
 
 path, cases_path = sys.argv[1], sys.argv[2]
 results = {"steps": {}, "error": None}
@@ -75,9 +74,7 @@ for step, items in cases.items():
                 out["mismatches"].append({"input": item["input"], "expected": item["output"],
                                           "error": type(exc).__name__ + ": " + str(exc)[:200]})
             continue
-        same = json.dumps(norm(got), sort_keys=True) == json.dumps(norm(item["output"]),
-                                                                 sort_keys=True)
-        if same:
+        if same_output(got, item["output"]):
             out["agreed"] += 1
         elif len(out["mismatches"]) < 3:
             out["mismatches"].append({"input": item["input"], "expected": item["output"],
@@ -85,6 +82,7 @@ for step, items in cases.items():
     results["steps"][step] = out
 print(json.dumps(results, default=repr))
 """
+)
 
 
 @dataclass

@@ -1,21 +1,28 @@
 """Programs are data: small immutable trees that map a step's input to its output.
 
-`run` evaluates a tree on one input; `describe` says in one line what it does;
-`size` measures it (the search prefers the smallest program that fits);
-`to_dict` gives the JSON form. `solidify.migrate` renders the same trees as Python.
+Each node type is registered once (`REGISTRY`) with everything about it: how it is
+evaluated, its size, its description in plain words, its strategy name and the
+Python a person would write for it. `run` evaluates a tree on one input; `describe`
+says in one line what it does; `size` measures it (the search prefers the smallest
+program that fits); `to_dict` gives the JSON form; `render` gives its Python
+(`solidify.migrate` supplies the code generator). The interpreter evaluates each node
+with the very expression it renders, so the measured program is the written one.
 Nothing here executes text from a log: patterns are compiled by `re`, values are data.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from solidify.assess.canonical import canonical_json
+from solidify.assess.synthesis import helpers as H
 
 Path = tuple[str | int, ...]
 
@@ -92,17 +99,35 @@ class Lookup:
     table: tuple[tuple[str, Any], ...]
 
     def __post_init__(self) -> None:
-        # The first row wins for a key, as a scan of the table would have it.
-        index: dict[str, Any] = {}
-        for known, value in self.table:
-            index.setdefault(known, value)
-        object.__setattr__(self, "_index", index)
+        # The table as the rendered code holds it: a dict keyed by the value itself when
+        # every key is text or every key an integer (Python's dict semantics then decide,
+        # in the interpreter as in the generated code), by (first, second) for a pair of
+        # text fields, else by the key's canonical JSON text. The first row wins for a key.
+        keys = [json.loads(k) for k, _ in self.table]
+        if (
+            isinstance(self.key, Pair)
+            and keys
+            and all(
+                isinstance(k, list) and len(k) == 2 and all(isinstance(p, str) for p in k)
+                for k in keys
+            )
+        ):
+            mode, python_keys = "pair", [tuple(k) for k in keys]
+        elif all(isinstance(k, str) for k in keys) or all(
+            isinstance(k, int) and not isinstance(k, bool) for k in keys
+        ):
+            mode, python_keys = "plain", keys
+        else:
+            mode, python_keys = "canonical", [H._canonical(k) for k in keys]
+        table: dict[Any, Any] = {}
+        for key, (_, value) in zip(python_keys, self.table, strict=True):
+            table.setdefault(key, value)
+        object.__setattr__(self, "mode", mode)
+        object.__setattr__(self, "python_table", table)
 
     def find(self, key: str) -> Any:
-        try:
-            return self._index[key]  # type: ignore[attr-defined]
-        except KeyError:
-            raise Fail("key not in the table") from None
+        """The output for a key given as canonical JSON text."""
+        return _lookup(Lookup(Const(json.loads(key)), self.table), None)
 
 
 @dataclass(frozen=True)
@@ -137,7 +162,11 @@ class Cond:
 
     test: str
     arg: Node
-    value: Any
+    value: Any  # equals: the constant as canonical JSON text; has_word: a word; else a number
+
+    @property
+    def constant(self) -> Any:
+        return json.loads(self.value) if self.test == "equals" else self.value
 
 
 @dataclass(frozen=True)
@@ -152,6 +181,51 @@ Node = (
     Const | Get | Convert | Token | Concat | Extract | ExtractAll | Pair | Lookup | Arith
     | Round | Object | MapList | Rules
 )  # fmt: skip
+
+# ------------------------------------------------------------------ the registry
+
+
+class Renders(Protocol):
+    """What a node's Python rendering may ask of the code generator (solidify.migrate.render)."""
+
+    def expr(self, node: Node, root: str | None = None) -> str: ...
+    def get(self, path: Path, root: str | None) -> str: ...
+    def helper(self, name: str) -> str: ...
+    def pattern(self, pattern: str) -> str: ...
+    def constant(self, wanted: str, source: str) -> str: ...
+    def loop_name(self, wanted: str = "item") -> str: ...
+    def import_module(self, name: str) -> None: ...
+    def literal(self, value: Any) -> str: ...
+    def string(self, text: str) -> str: ...
+    def fstring_text(self, text: str) -> str: ...
+    def cond(self, cond: Cond, root: str | None = None) -> str: ...
+
+
+@dataclass(frozen=True)
+class Kind:
+    """Everything about one node type, in one place.
+
+    evaluate(node, x)          the output on one input (raises on inputs it does not apply to)
+    size(node)                 how big it is (the search prefers smaller programs)
+    describe(node, d, root)    plain words (`d` describes a sub-node)
+    strategy(node)             the short name of how it works (CONTRACT §2 `replacement.strategy`)
+    render(node, r, root)      the Python expression a person would write (`r`: the code generator)
+    """
+
+    evaluate: Callable[[Any, Any], Any]
+    size: Callable[[Any], int]
+    describe: Callable[[Any, Callable[[Any], str], str], str]
+    strategy: Callable[[Any], str]
+    render: Callable[[Any, Renders, str | None], str]
+
+
+REGISTRY: dict[type, Kind] = {}
+
+
+def register(cls: type, **parts: Any) -> type:
+    REGISTRY[cls] = Kind(**parts)
+    return cls
+
 
 # ------------------------------------------------------------------ evaluation
 
@@ -168,79 +242,44 @@ def words(text: str) -> frozenset[str]:
     return frozenset(WORD.findall(text.lower()))
 
 
-def _string(value: Any) -> str:
-    if not isinstance(value, str):
-        raise Fail("not a string")
-    return value
-
-
-def _number(value: Any) -> float | int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise Fail("not a number")
-    return value
-
-
-def _to_number(value: Any) -> float | int:
-    if isinstance(value, str):
-        try:
-            number = float(value.replace(",", "").strip())
-        except ValueError:
-            raise Fail("not numeric text") from None
-        return int(number) if number.is_integer() and "." not in value else number
-    return _number(value)
-
-
-CONVERSIONS: dict[str, Any] = {
-    "str": lambda v: v if isinstance(v, str) else _json_text(v),
-    "int": lambda v: int(_to_number(v)),
-    "float": lambda v: float(_to_number(v)),
-    "lower": lambda v: _string(v).lower(),
-    "upper": lambda v: _string(v).upper(),
-    "strip": lambda v: _string(v).strip(),
-    "title": lambda v: _string(v).title(),
-    "capitalize": lambda v: _string(v).capitalize(),
-    "first_word": lambda v: _word(v, 0),
-    "last_word": lambda v: _word(v, -1),
-    "len": lambda v: len(v) if isinstance(v, (str, list, dict)) else _fail("no length"),
+# Conversions: (the function the interpreter calls, the Python written for it, helpers it uses).
+# Each function is the very expression that is rendered, so the two cannot disagree.
+_CONVERT: dict[str, tuple[Callable[[Any], Any], str, tuple[str, ...]]] = {
+    "str": (H._as_text, "_as_text({})", ("_as_text",)),
+    "int": (lambda v: int(H._as_number(v)), "int(_as_number({}))", ("_as_number",)),
+    "float": (lambda v: float(H._as_number(v)), "float(_as_number({}))", ("_as_number",)),
+    "lower": (lambda v: v.lower(), "{}.lower()", ()),
+    "upper": (lambda v: v.upper(), "{}.upper()", ()),
+    "strip": (lambda v: v.strip(), "{}.strip()", ()),
+    "title": (lambda v: v.title(), "{}.title()", ()),
+    "capitalize": (lambda v: v.capitalize(), "{}.capitalize()", ()),
+    "first_word": (lambda v: v.split()[0], "{}.split()[0]", ()),
+    "last_word": (lambda v: v.split()[-1], "{}.split()[-1]", ()),
+    "len": (len, "len({})", ()),
     # Numbers as people write them in messages: "1234.50", "1,234.50".
-    "fixed2": lambda v: f"{_number(v):.2f}",
-    "grouped2": lambda v: f"{_number(v):,.2f}",
+    "fixed2": (lambda v: format(v, ".2f"), 'format({}, ".2f")', ()),
+    "grouped2": (lambda v: format(v, ",.2f"), 'format({}, ",.2f")', ()),
 }
+CONVERSIONS: dict[str, Callable[[Any], Any]] = {k: v[0] for k, v in _CONVERT.items()}
 NUMBER_TEXT_CONVERSIONS = ("str", "fixed2", "grouped2")
 STRING_CONVERSIONS = ("lower", "upper", "strip", "title", "capitalize", "first_word", "last_word")
 
 
-def _fail(message: str) -> Any:
-    raise Fail(message)
-
-
-def _word(value: Any, index: int) -> str:
-    parts = _string(value).split()
-    if not parts:
-        raise Fail("no words")
-    return parts[index]
-
-
-def _json_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        raise Fail("null")
-    if isinstance(value, (int, float)):
-        return repr(value)
-    raise Fail("not a scalar")
+def add_conversion(
+    name: str, function: Callable[[Any], Any], python: str, helpers: tuple[str, ...] = ()
+) -> None:
+    """A new conversion: `python` is its rendering with {} for the argument."""
+    _CONVERT[name] = (function, python, helpers)
+    CONVERSIONS[name] = function
 
 
 def get_path(value: Any, path: Path) -> Any:
-    for key in path:
-        if isinstance(key, int):
-            if not isinstance(value, list) or not -len(value) <= key < len(value):
-                raise Fail("no such index")
+    """value[k1][k2]... exactly as Python indexes (a missing key or index fails)."""
+    try:
+        for key in path:
             value = value[key]
-        else:
-            if not isinstance(value, dict) or key not in value:
-                raise Fail("no such key")
-            value = value[key]
+    except (KeyError, IndexError, TypeError):
+        raise Fail("no such key or index") from None
     return value
 
 
@@ -250,161 +289,43 @@ def canonical(value: Any) -> str:
 
 
 def run(node: Node, x: Any) -> Any:
-    """Evaluate a program on one input. Raises Fail when it does not apply."""
+    """Evaluate a program on one input. Raises Fail (or a Python error) when it does not apply."""
     try:
-        evaluate = _EVALUATE[type(node)]
+        kind = REGISTRY[type(node)]
     except KeyError:
         raise TypeError(f"unknown node {node!r}") from None
-    return evaluate(node, x)
-
-
-def _token(node: Token, x: Any) -> str:
-    tokens = ALNUM.findall(_string(run(node.arg, x)))
-    if not -len(tokens) <= node.index < len(tokens):
-        raise Fail("no such token")
-    return tokens[node.index]
-
-
-def _extract(node: Extract, x: Any) -> str | None:
-    found = compiled(node.pattern).search(_string(run(node.arg, x)))
-    if found is None:
-        return None
-    return found.group(1) if found.re.groups else found.group(0)
-
-
-def _round(node: Round, x: Any) -> float | int:
-    value = _number(run(node.arg, x))
-    return round(value, node.digits) if node.digits > 0 else round(value)
-
-
-def _map_list(node: MapList, x: Any) -> list[Any]:
-    items = run(node.source, x)
-    if not isinstance(items, list):
-        raise Fail("not a list")
-    return [run(node.item, item) for item in items]
-
-
-def _rules(node: Rules, x: Any) -> Any:
-    for cond, value in node.rules:
-        if holds(cond, x):
-            return value
-    return node.default
-
-
-# One function per node type: a dictionary lookup instead of a chain of isinstance
-# checks, in the loop that runs every candidate on every example.
-_EVALUATE: dict[type, Callable[[Any, Any], Any]] = {
-    Const: lambda node, x: node.value,
-    Get: lambda node, x: get_path(x, node.path),
-    Convert: lambda node, x: CONVERSIONS[node.fn](run(node.arg, x)),
-    Token: _token,
-    Concat: lambda node, x: "".join([_string(run(part, x)) for part in node.parts]),
-    Extract: _extract,
-    ExtractAll: lambda node, x: compiled(node.pattern).findall(_string(run(node.arg, x))),
-    Pair: lambda node, x: [run(node.first, x), run(node.second, x)],
-    Lookup: lambda node, x: node.find(canonical(run(node.key, x))),
-    Arith: lambda node, x: arith(node.op, _number(run(node.left, x)), _number(run(node.right, x))),
-    Round: _round,
-    Object: lambda node, x: {name: run(sub, x) for name, sub in node.fields},
-    MapList: _map_list,
-    Rules: _rules,
-}
-
-
-def arith(op: str, a: float, b: float) -> float:
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    if op == "/":
-        if b == 0:
-            raise Fail("division by zero")
-        return a / b
-    raise ValueError(op)
-
-
-def holds(cond: Cond, x: Any) -> bool:
-    try:
-        value = run(cond.arg, x)
-    except Fail:
-        return False
-    if cond.test == "equals":
-        return canonical(value) == cond.value
-    if cond.test == "has_word":
-        return isinstance(value, str) and cond.value in words(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    if cond.test == "at_least":
-        return value >= cond.value
-    if cond.test == "below":
-        return value < cond.value
-    raise ValueError(cond.test)
+    return kind.evaluate(node, x)
 
 
 def apply(node: Node, x: Any) -> tuple[bool, Any]:
-    """(True, output) or (False, None) when the program does not apply."""
+    """(True, output) or (False, None) when the program does not apply (the rendered
+    Python raises on exactly those inputs)."""
     try:
         return True, run(node, x)
-    except (Fail, RecursionError, ArithmeticError, ValueError, TypeError):
+    except (
+        Fail, RecursionError, ArithmeticError, ValueError, TypeError, AttributeError,
+        KeyError, IndexError,
+    ):  # fmt: skip
         return False, None
 
 
-# ------------------------------------------------------------------ size, names, descriptions
-
-
 def size(node: Node) -> int:
-    if isinstance(node, (Const, Get)):
-        return 1
-    if isinstance(node, Pair):
-        return 1 + size(node.first) + size(node.second)
-    if isinstance(node, (Convert, Round)):
-        return 1 + size(node.arg)
-    if isinstance(node, Token):
-        return 2 + size(node.arg)
-    if isinstance(node, Concat):
-        return sum(size(p) for p in node.parts)
-    if isinstance(node, (Extract, ExtractAll)):
-        return 2 + size(node.arg) + node.pattern.count("|")
-    if isinstance(node, Lookup):
-        return 2 + size(node.key) + math.ceil(len(node.table) / 4)
-    if isinstance(node, Arith):
-        return 1 + size(node.left) + size(node.right)
-    if isinstance(node, Object):
-        return sum(size(n) for _, n in node.fields)
-    if isinstance(node, MapList):
-        return 1 + size(node.source) + size(node.item)
-    if isinstance(node, Rules):
-        return 1 + sum(1 + size(c.arg) for c, _ in node.rules)
-    raise TypeError(node)
+    return REGISTRY[type(node)].size(node)
 
 
 def strategy(node: Node) -> str:
     """The short name of how the program works (CONTRACT §2 `replacement.strategy`)."""
-    if isinstance(node, Const):
-        return "constant"
-    if isinstance(node, (Get, Convert)):
-        return "field"
-    if isinstance(node, Concat):
-        if any(isinstance(p, Token) for p in node.parts):
-            return "flashfill"
-        return "template"
-    if isinstance(node, Token):
-        return "flashfill"
-    if isinstance(node, (Extract, ExtractAll)):
-        return "regex"
-    if isinstance(node, (Lookup, Pair)):
-        return "lookup"
-    if isinstance(node, (Arith, Round)):
-        return "arithmetic"
-    if isinstance(node, Object):
-        return "object"
-    if isinstance(node, MapList):
-        return "list-map"
-    if isinstance(node, Rules):
-        return "rules"
-    raise TypeError(node)
+    return REGISTRY[type(node)].strategy(node)
+
+
+def describe(node: Node, root: str = "input") -> str:
+    """One line a person can read."""
+    return REGISTRY[type(node)].describe(node, lambda n: describe(n, root), root)
+
+
+def render(node: Node, r: Renders, root: str | None = None) -> str:
+    """The Python expression for a node."""
+    return REGISTRY[type(node)].render(node, r, root)
 
 
 def path_text(path: Path, root: str = "input") -> str:
@@ -418,45 +339,297 @@ def path_text(path: Path, root: str = "input") -> str:
     return text
 
 
-def describe(node: Node, root: str = "input") -> str:
-    """One line a person can read."""
-    d = lambda n: describe(n, root)  # noqa: E731
-    if isinstance(node, Const):
-        return f"always {canonical(node.value)}"
-    if isinstance(node, Get):
-        return path_text(node.path, root)
-    if isinstance(node, Convert):
-        return f"{node.fn}({d(node.arg)})"
-    if isinstance(node, Token):
-        return f"token {node.index} of {d(node.arg)}"
-    if isinstance(node, Concat):
-        return "text " + " + ".join(
-            canonical(p.value) if isinstance(p, Const) else d(p) for p in node.parts
-        )
-    if isinstance(node, Extract):
-        return f"first match of /{node.pattern}/ in {d(node.arg)}, else null"
-    if isinstance(node, ExtractAll):
-        return f"all matches of /{node.pattern}/ in {d(node.arg)}"
-    if isinstance(node, Pair):
-        return f"{d(node.first)} and {d(node.second)}"
-    if isinstance(node, Lookup):
-        return f"table of {len(node.table)} entries keyed by {d(node.key)}"
-    if isinstance(node, Arith):
-        return f"({d(node.left)} {node.op} {d(node.right)})"
-    if isinstance(node, Round):
-        return f"round({d(node.arg)}, {node.digits})"
-    if isinstance(node, Object):
-        return "{" + ", ".join(f"{k}: {d(v)}" for k, v in node.fields) + "}"
-    if isinstance(node, MapList):
-        return f"for each item of {d(node.source)}: {describe(node.item, 'item')}"
-    if isinstance(node, Rules):
-        return f"{len(node.rules)} rule(s) on {_rule_fields(node)}, else {canonical(node.default)}"
-    raise TypeError(node)
+def _const_text(value: Any) -> str:
+    return canonical(value)
+
+
+def _operand(node: Node, d: Callable[[Node], str]) -> str:
+    """A number inside a formula is written as the number, not as "always 1.2"."""
+    return _const_text(node.value) if isinstance(node, Const) else d(node)
+
+
+# ------------------------------------------------------------------ the node types
+
+register(
+    Const,
+    evaluate=lambda node, x: node.value,
+    size=lambda node: 1,
+    describe=lambda node, d, root: f"always {_const_text(node.value)}",
+    strategy=lambda node: "constant",
+    render=lambda node, r, root: r.literal(node.value),
+)
+register(
+    Get,
+    evaluate=lambda node, x: get_path(x, node.path),
+    size=lambda node: 1,
+    describe=lambda node, d, root: path_text(node.path, root),
+    strategy=lambda node: "field",
+    render=lambda node, r, root: r.get(node.path, root),
+)
+
+
+def _render_convert(node: Convert, r: Renders, root: str | None) -> str:
+    _, python, helpers = _CONVERT[node.fn]
+    for name in helpers:
+        r.helper(name)
+    return python.format(r.expr(node.arg, root))
+
+
+register(
+    Convert,
+    evaluate=lambda node, x: _CONVERT[node.fn][0](run(node.arg, x)),
+    size=lambda node: 1 + size(node.arg),
+    describe=lambda node, d, root: f"{node.fn}({d(node.arg)})",
+    strategy=lambda node: "field",
+    render=_render_convert,
+)
+register(
+    Token,
+    evaluate=lambda node, x: H._tokens(run(node.arg, x))[node.index],
+    size=lambda node: 2 + size(node.arg),
+    describe=lambda node, d, root: f"word {node.index} of {d(node.arg)}",
+    strategy=lambda node: "flashfill",
+    render=lambda node, r, root: f"{r.helper('_tokens')}({r.expr(node.arg, root)})[{node.index}]",
+)
+
+
+def _render_concat(node: Concat, r: Renders, root: str | None) -> str:
+    pieces: list[str] = []
+    for part in node.parts:
+        if isinstance(part, Const) and isinstance(part.value, str):
+            pieces.append(r.fstring_text(part.value))
+            continue
+        inner = r.expr(part, root)
+        # Before Python 3.12 an f-string expression cannot hold quotes or backslashes.
+        if '"' in inner or "\\" in inner or "'" in inner:
+            return "(" + " + ".join(_text_part(p, r, root) for p in node.parts) + ")"
+        pieces.append("{" + inner + "}")
+    return 'f"' + "".join(pieces) + '"'
+
+
+def _text_part(part: Node, r: Renders, root: str | None) -> str:
+    if isinstance(part, Const) and isinstance(part.value, str):
+        return r.literal(part.value)
+    # str() is what an f-string does with a value.
+    return f"str({r.expr(part, root)})"
+
+
+register(
+    Concat,
+    # f"{value}" formats any value as str() does; the interpreter does the same.
+    evaluate=lambda node, x: "".join([str(run(part, x)) for part in node.parts]),
+    size=lambda node: sum(size(p) for p in node.parts),
+    describe=lambda node, d, root: (
+        "text "
+        + " + ".join(_const_text(p.value) if isinstance(p, Const) else d(p) for p in node.parts)
+    ),
+    strategy=lambda node: (
+        "flashfill" if any(isinstance(p, Token) for p in node.parts) else "template"
+    ),
+    render=_render_concat,
+)
+register(
+    Extract,
+    evaluate=lambda node, x: H._first_match(compiled(node.pattern), run(node.arg, x)),
+    size=lambda node: 2 + size(node.arg) + node.pattern.count("|"),
+    describe=lambda node, d, root: f"first match of /{node.pattern}/ in {d(node.arg)}, else null",
+    strategy=lambda node: "regex",
+    render=lambda node, r, root: (
+        f"{r.helper('_first_match')}({r.pattern(node.pattern)}, {r.expr(node.arg, root)})"
+    ),
+)
+register(
+    ExtractAll,
+    evaluate=lambda node, x: compiled(node.pattern).findall(run(node.arg, x)),
+    size=lambda node: 2 + size(node.arg) + node.pattern.count("|"),
+    describe=lambda node, d, root: f"all matches of /{node.pattern}/ in {d(node.arg)}",
+    strategy=lambda node: "regex",
+    render=lambda node, r, root: f"{r.pattern(node.pattern)}.findall({r.expr(node.arg, root)})",
+)
+register(
+    Pair,
+    evaluate=lambda node, x: [run(node.first, x), run(node.second, x)],
+    size=lambda node: 1 + size(node.first) + size(node.second),
+    describe=lambda node, d, root: f"{d(node.first)} and {d(node.second)}",
+    strategy=lambda node: "lookup",
+    render=lambda node, r, root: f"[{r.expr(node.first, root)}, {r.expr(node.second, root)}]",
+)
+
+
+def _lookup(node: Lookup, x: Any) -> Any:
+    mode = node.mode
+    if mode == "plain":
+        return node.python_table[run(node.key, x)]
+    if mode == "pair":
+        return node.python_table[tuple(run(node.key, x))]
+    return node.python_table[H._canonical(run(node.key, x))]
+
+
+def _render_lookup(node: Lookup, r: Renders, root: str | None) -> str:
+    mode = node.mode
+    if mode == "pair":
+        assert isinstance(node.key, Pair)
+        entries = [(f"({r.literal(k[0])}, {r.literal(k[1])})", r.literal(v))
+                   for k, v in node.python_table.items()]  # fmt: skip
+        key = f"({r.expr(node.key.first, root)}, {r.expr(node.key.second, root)})"
+    elif mode == "plain":
+        entries = [(r.literal(k), r.literal(v)) for k, v in node.python_table.items()]
+        key = r.expr(node.key, root)
+    else:
+        entries = [(r.string(k), r.literal(v)) for k, v in node.python_table.items()]
+        key = f"{r.helper('_canonical')}({r.expr(node.key, root)})"
+    body = "{\n" + "".join(f"    {k}: {v},\n" for k, v in entries) + "}"
+    return f"{r.constant('table', body)}[{key}]"
+
+
+register(
+    Lookup,
+    evaluate=_lookup,
+    size=lambda node: 2 + size(node.key) + math.ceil(len(node.table) / 4),
+    describe=lambda node, d, root: f"table of {len(node.table)} entries keyed by {d(node.key)}",
+    strategy=lambda node: "lookup",
+    render=_render_lookup,
+)
+
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+}  # fmt: skip
+
+
+def arith(op: str, a: Any, b: Any) -> Any:
+    """a op b, as Python computes it (division by zero raises ZeroDivisionError)."""
+    return _OPS[op](a, b)
+
+
+register(
+    Arith,
+    evaluate=lambda node, x: _OPS[node.op](run(node.left, x), run(node.right, x)),
+    size=lambda node: 1 + size(node.left) + size(node.right),
+    describe=lambda node, d, root: (
+        f"({_operand(node.left, d)} {node.op} {_operand(node.right, d)})"
+    ),
+    strategy=lambda node: "arithmetic",
+    render=lambda node, r, root: (
+        f"({r.expr(node.left, root)} {node.op} {r.expr(node.right, root)})"
+    ),
+)
+register(
+    Round,
+    evaluate=lambda node, x: (
+        round(run(node.arg, x), node.digits) if node.digits > 0 else round(run(node.arg, x))
+    ),
+    size=lambda node: 1 + size(node.arg),
+    describe=lambda node, d, root: f"round({d(node.arg)}, {node.digits})",
+    strategy=lambda node: "arithmetic",
+    render=lambda node, r, root: (
+        f"round({r.expr(node.arg, root)}, {node.digits})"
+        if node.digits > 0
+        else f"round({r.expr(node.arg, root)})"
+    ),
+)
+register(
+    Object,
+    evaluate=lambda node, x: {name: run(sub, x) for name, sub in node.fields},
+    size=lambda node: sum(size(n) for _, n in node.fields),
+    describe=lambda node, d, root: "{" + ", ".join(f"{k}: {d(v)}" for k, v in node.fields) + "}",
+    strategy=lambda node: "object",
+    render=lambda node, r, root: (
+        "{" + ", ".join(f"{r.string(k)}: {r.expr(v, root)}" for k, v in node.fields) + "}"
+    ),
+)
+
+
+def _render_map(node: MapList, r: Renders, root: str | None) -> str:
+    item = r.loop_name("item")
+    return f"[{r.expr(node.item, item)} for {item} in {r.expr(node.source, root)}]"
+
+
+register(
+    MapList,
+    evaluate=lambda node, x: [run(node.item, item) for item in run(node.source, x)],
+    size=lambda node: 1 + size(node.source) + size(node.item),
+    describe=lambda node, d, root: (
+        f"for each item of {d(node.source)}: {describe(node.item, 'item')}"
+    ),
+    strategy=lambda node: "list-map",
+    render=_render_map,
+)
+
+
+def holds(cond: Cond, x: Any) -> bool:
+    """Whether a rule's condition holds. A field the input lacks makes the program not
+    apply, as the rendered `data["field"]` raises."""
+    value = run(cond.arg, x)
+    test = cond.test
+    if test == "equals":
+        return _equals(value, cond.constant)
+    if test == "has_word":
+        return cond.value in H._words(value)
+    if test == "at_least":
+        return H._is_number(value) and value >= cond.value
+    if test == "below":
+        return H._is_number(value) and value < cond.value
+    raise ValueError(test)
+
+
+def _equals(value: Any, constant: Any) -> bool:
+    # The comparison the rendered code writes (see `render_cond`), type for type.
+    if isinstance(constant, str):
+        return value == constant
+    if constant is None or isinstance(constant, bool):
+        return value is constant
+    if H._is_number(constant):
+        return H._is_number(value) and value == constant
+    return value == constant
+
+
+def render_cond(cond: Cond, r: Renders, root: str | None = None) -> str:
+    arg = r.expr(cond.arg, root)
+    if cond.test == "equals":
+        constant = cond.constant
+        if isinstance(constant, str):
+            return f"{arg} == {r.string(constant)}"
+        if constant is None or isinstance(constant, bool):
+            return f"{arg} is {constant!r}"
+        if H._is_number(constant):
+            return f"{r.helper('_is_number')}({arg}) and {arg} == {r.literal(constant)}"
+        return f"{arg} == {r.literal(constant)}"
+    if cond.test == "has_word":
+        return f"{r.string(cond.value)} in {r.helper('_words')}({arg})"
+    op = ">=" if cond.test == "at_least" else "<"
+    return f"{r.helper('_is_number')}({arg}) and {arg} {op} {r.literal(cond.value)}"
+
+
+def _rules(node: Rules, x: Any) -> Any:
+    for cond, value in node.rules:
+        if holds(cond, x):
+            return value
+    return node.default
+
+
+def _render_rules(node: Rules, r: Renders, root: str | None) -> str:
+    parts = [f"{r.literal(value)} if {r.cond(cond, root)}" for cond, value in node.rules]
+    return "(" + " else ".join([*parts, r.literal(node.default)]) + ")"
 
 
 def _rule_fields(node: Rules) -> str:
     names = sorted({describe(c.arg) for c, _ in node.rules})
     return ", ".join(names) or "nothing"
+
+
+register(
+    Rules,
+    evaluate=_rules,
+    size=lambda node: 1 + sum(1 + size(c.arg) for c, _ in node.rules),
+    describe=lambda node, d, root: (
+        f"{len(node.rules)} rule(s) on {_rule_fields(node)}, else {_const_text(node.default)}"
+    ),
+    strategy=lambda node: "rules",
+    render=_render_rules,
+)
+
+
+# ------------------------------------------------------------------ JSON form
 
 
 def to_dict(node: Node) -> dict[str, Any]:
@@ -475,3 +648,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
     return value
+
+
+# New operations register themselves on import; importing them here makes the registry
+# complete wherever programs are used.
+from solidify.assess.synthesis import ops  # noqa: E402, F401

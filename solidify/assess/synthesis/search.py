@@ -19,7 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from solidify.assess.synthesis import regex
+from solidify.assess.synthesis import compose, regex
+from solidify.assess.synthesis.equality import output_key
+from solidify.assess.synthesis.ops import (
+    NUMBER_SPECS,
+    PAD_SPECS,
+    TEXT_CONVERSIONS,
+    DateFormat,
+    Format,
+    MinMax,
+)
 from solidify.assess.synthesis.program import (
     ALNUM,
     CONVERSIONS,
@@ -49,27 +58,14 @@ from solidify.assess.synthesis.program import (
     words,
 )
 
-MISSING = object()
+MISSING = compose.MISSING
+# Conversions worth trying on a field that does not hold text.
+VALUE_CONVERSIONS = ("str", "int", "float", "len", "fixed2", "grouped2")
 MAX_LEAVES = 160
 MAX_DEPTH = 5
 SCREEN = 64
 MAX_LABELS = 16
 MAX_RULES = 12
-
-
-def output_key(value: Any) -> str:
-    """Canonical JSON with integral floats as integers: 119.0 and 119 are the same output."""
-    return canonical(_integral(value))
-
-
-def _integral(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, list):
-        return [_integral(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _integral(v) for k, v in value.items()}
-    return value
 
 
 @dataclass
@@ -208,7 +204,11 @@ def solve(xs: Sequence[Any], ys: Sequence[Any], deadline: Deadline, depth: int =
             best_screen[0] = max(best_screen[0], on_screen)
             correct = count_correct(node, xs, expected, need=max(best.correct, 0))
         best.offer(node, correct)
+        if correct > 0:
+            offered.append((correct, node))
         return best.correct == n
+
+    offered: list[tuple[int, Node]] = []
 
     # 1. A field as it is (preferred over a constant it happens to equal).
     for path in cols.paths:
@@ -227,10 +227,10 @@ def solve(xs: Sequence[Any], ys: Sequence[Any], deadline: Deadline, depth: int =
     if best.correct == n or deadline.passed():
         return best
 
-    # 3. A converted field.
+    # 3. A converted field (text conversions only for fields that hold text).
+    text_paths = set(cols.strings())
     for path in cols.paths:
-        column = cols.column(path)
-        for fn in CONVERSIONS:
+        for fn in CONVERSIONS if path in text_paths else VALUE_CONVERSIONS:
             node = Convert(fn, Get(path))
             offer(node)
     if best.correct == n or deadline.passed():
@@ -239,6 +239,9 @@ def solve(xs: Sequence[Any], ys: Sequence[Any], deadline: Deadline, depth: int =
     kinds = Counter(_kind(y) for y in ys)
     main_kind, main_count = kinds.most_common(1)[0]
     if main_kind == "object" and main_count >= 0.9 * n and depth < MAX_DEPTH:
+        for node in compose.to_dict_candidates(cols, ys):
+            if offer(node):
+                return best
         node = _solve_object(xs, ys, deadline, depth)
         if node is not None and offer(node):
             return best
@@ -246,24 +249,60 @@ def solve(xs: Sequence[Any], ys: Sequence[Any], deadline: Deadline, depth: int =
         for node in _list_candidates(xs, ys, cols, deadline, depth):
             if offer(node):
                 return best
+        for node in compose.filter_candidates(cols, ys):
+            if offer(node):
+                return best
     if main_kind == "number" and main_count >= 0.9 * n:
-        for node in _arithmetic(cols, ys, keys, deadline):
+        for node in _arithmetic(cols, ys, keys, deadline, compose.number_terms(cols, xs)):
             offer(node)
     if main_kind in ("string", "null") and kinds["string"] + kinds["null"] >= 0.9 * n:
-        for family in (_templates, _flashfill, _extractions):
-            if deadline.passed():
+        for family in (_templates, _flashfill, _extractions, _text_ops, _table_templates):
+            if deadline.passed() or (family in (_text_ops, _table_templates) and best.correct == n):
                 break
             for node in family(cols, ys, keys):
                 offer(node)
+    if best.correct < n and n >= 8 and not deadline.passed() and main_kind != "object":
+        # Two programs each right on a part, and a condition that tells the parts apart.
+        pool = [node for node in _contenders(offered) if node is not None]
+        sets = [_correct_set(node, xs, expected) for node in pool]
+        for node in compose.conditionals(_features(cols), pool, sets, n):
+            if offer(node) or deadline.passed():
+                break
     if best.correct < n and not deadline.passed():
         labels = len(set(keys))
         if 2 <= labels <= MAX_LABELS and n >= 8:
             node = learn_rules(cols, ys, keys, deadline)
             if node is not None:
                 offer(node)
+        # Tables of any size, as long as outputs repeat (a table credits repeated keys only).
+        if 2 <= labels <= max(MAX_LABELS, n // 2) and n >= 8:
             for node, credited in _lookups(cols, ys, keys):
                 best.offer(node, credited)
     return best
+
+
+def _contenders(offered: list[tuple[int, Node]], count: int = 6) -> list[Node]:
+    """The programs that reproduced the most examples, one of each."""
+    seen: list[Node] = []
+    for _, node in sorted(offered, key=lambda o: (-o[0], size(o[1]))):
+        if node not in seen and not isinstance(node, (Const, Rules)):
+            seen.append(node)
+        if len(seen) == count:
+            break
+    return seen
+
+
+def _correct_set(node: Node, xs, expected) -> set[int]:
+    out = set()
+    for i, (x, e) in enumerate(zip(xs, expected, strict=True)):
+        ok, got = apply(node, x)
+        if ok and (got == e if type(got) is str else type(e) is tuple and output_key(got) == e[0]):
+            out.add(i)
+    return out
+
+
+def _text_ops(cols: Columns, ys, keys) -> Iterator[Node]:
+    yield from compose.text_candidates(cols, cols.xs, ys)
 
 
 def _kind(y: Any) -> str:
@@ -338,15 +377,18 @@ def _atoms(cols: Columns, positions: Sequence[int]) -> list[tuple[Node, dict[int
         column = cols.column(path)
         if _mostly(column, lambda v: isinstance(v, str)):
             atoms.append((Get(path), {at: column[at] for at in positions}))
-            functions: tuple[str, ...] = STRING_CONVERSIONS
+            functions: tuple[str, ...] = STRING_CONVERSIONS + TEXT_CONVERSIONS
         elif _mostly(column, lambda v: _is_num(v) and not isinstance(v, bool)):
             functions = NUMBER_TEXT_CONVERSIONS
+            for spec in (*NUMBER_SPECS, *PAD_SPECS):
+                node = Format(Get(path), spec)
+                atoms.append((node, {at: apply(node, cols.xs[at])[1] for at in positions}))
         else:
             continue
         for fn in functions:
             node = Convert(fn, Get(path))
             atoms.append((node, {at: _converted(fn, column[at]) for at in positions}))
-    return atoms
+    return atoms + compose.date_atoms(cols, positions)
 
 
 def _converted(fn: str, value: Any) -> Any:
@@ -355,7 +397,7 @@ def _converted(fn: str, value: Any) -> Any:
         return None
     try:
         return CONVERSIONS[fn](value)
-    except (Fail, ArithmeticError, ValueError, TypeError):
+    except (Fail, ArithmeticError, ValueError, TypeError, AttributeError, IndexError):
         return None
 
 
@@ -366,57 +408,141 @@ def _templates(cols: Columns, ys, keys) -> Iterator[Node]:
     atoms = _atoms(cols, pivots)
     if not atoms:
         return
-    for pivot in pivots:
-        y = ys[pivot]
-        if not isinstance(y, str) or not y:
+    # Values of two characters or more first; then also single characters (an initial, a
+    # one-digit number), which a template may only place into the gaps left.
+    for pivot, shortest in [(p, s) for s in (2, 1) for p in pivots]:
+        parts = _template_at(atoms, ys, pivot, shortest)
+        if parts is None:
             continue
-        found: list[tuple[int, int, Node]] = []
-        taken = [False] * len(y)
-        ranked = sorted(
-            (
-                (node, values[pivot])
-                for node, values in atoms
-                if isinstance(values[pivot], str) and len(values[pivot]) >= 2
-            ),
-            key=lambda a: (-len(a[1]), size(a[0])),
-        )
-        for node, value in ranked:
-            start = y.find(value)
-            while start >= 0:
-                end = start + len(value)
-                if not any(taken[start:end]):
-                    for i in range(start, end):
-                        taken[i] = True
-                    found.append((start, end, node))
-                    break
-                start = y.find(value, start + 1)
-        if not found:
-            continue
-        found.sort()
-        parts: list[Node] = []
-        at = 0
-        for start, end, node in found:
-            if start > at:
-                parts.append(Const(y[at:start]))
-            parts.append(node)
-            at = end
-        if at < len(y):
-            parts.append(Const(y[at:]))
+        if len(parts) == 1:
+            yield parts[0]  # a value as it is, not a one-part template
         yield Concat(tuple(parts))
         yield from _number_format_variants(parts)
+
+
+def _template_at(atoms, ys, pivot: int, shortest: int) -> list[Node] | None:
+    """The parts of one pivot output: input values located in it, literal text around."""
+    y = ys[pivot]
+    if not isinstance(y, str) or not y:
+        return None
+    found: list[tuple[int, int, Node]] = []
+    taken = [False] * len(y)
+    ranked = sorted(
+        (
+            (node, values[pivot])
+            for node, values in atoms
+            if isinstance(values[pivot], str) and len(values[pivot]) >= shortest
+        ),
+        key=lambda a: (-len(a[1]), size(a[0]), isinstance(a[0], Format)),
+    )
+    if shortest == 1 and not any(len(v) == 1 for _, v in ranked):
+        return None
+    for node, value in ranked:
+        start = y.find(value)
+        while start >= 0:
+            end = start + len(value)
+            if not any(taken[start:end]):
+                for i in range(start, end):
+                    taken[i] = True
+                found.append((start, end, node))
+                break
+            start = y.find(value, start + 1)
+    if not found:
+        return None
+    found.sort()
+    parts: list[Node] = []
+    at = 0
+    for start, end, node in found:
+        if start > at:
+            parts.append(Const(y[at:start]))
+        parts.append(node)
+        at = end
+    if at < len(y):
+        parts.append(Const(y[at:]))
+    return parts
+
+
+def _same_shape(parts: list[Node], other: list[Node]) -> bool:
+    """The same values at the same places; literals may differ."""
+    return len(parts) == len(other) and all(
+        isinstance(a, Const) == isinstance(b, Const) and (isinstance(a, Const) or a == b)
+        for a, b in zip(parts, other, strict=True)
+    )
+
+
+def _table_templates(cols: Columns, ys, keys) -> Iterator[Node]:
+    """A template whose literal text depends on a small-domain field through a table
+    (`high` -> `P1` inside `"[P1] ticket 4711"`): one pivot per value of the field, the
+    same template at each, the differing literals read into a table."""
+    fields: list[tuple[Path, dict[str, int]]] = []
+    for path in cols.paths[:40]:
+        column = cols.column(path)
+        if any(isinstance(v, (dict, list)) for v in column[:50]):
+            continue
+        groups: dict[str, int] = {}
+        counts: Counter[str] = Counter()
+        for i, v in enumerate(column):
+            if v is not MISSING and isinstance(ys[i], str):
+                key = canonical(v)
+                groups.setdefault(key, i)
+                counts[key] += 1
+        if 2 <= len(groups) <= MAX_LABELS and min(counts.values()) >= 2:
+            fields.append((path, groups))
+        if len(fields) == 6:
+            break  # (time) the values inside the text are read once, at every pivot below
+    if not fields:
+        return
+    every = _atoms(cols, sorted({at for _, groups in fields for at in groups.values()}))
+    for path, groups in fields:
+        atoms = [(node, values) for node, values in every
+                 if not (isinstance(node, Get) and node.path == path)]  # fmt: skip
+        shapes = {key: _template_at(atoms, ys, at, 1) for key, at in groups.items()}
+        if any(parts is None for parts in shapes.values()):
+            continue
+        first = next(iter(shapes.values()))
+        same = all(_same_shape(p, first) for p in shapes.values())
+        if not same:
+            continue
+        parts: list[Node] = []
+        varied = False
+        for i, part in enumerate(first):
+            if not isinstance(part, Const):
+                parts.append(part)
+                continue
+            literals = {key: shape[i].value for key, shape in shapes.items()}
+            if len(set(literals.values())) > 1:
+                parts.append(Lookup(Get(path), tuple(sorted(literals.items()))))
+                varied = True
+            else:
+                parts.append(part)
+        if varied:
+            yield Concat(tuple(parts))
 
 
 def _number_format_variants(parts: list[Node]) -> Iterator[Node]:
     """One pivot cannot tell "1234.5" from "1234.50" when its number has two decimals:
     try the other number formats for each number in the template."""
     numeric = [i for i, p in enumerate(parts)
-               if isinstance(p, Convert) and p.fn in NUMBER_TEXT_CONVERSIONS]  # fmt: skip
+               if (isinstance(p, Convert) and p.fn in NUMBER_TEXT_CONVERSIONS)
+               or isinstance(p, Format)]  # fmt: skip
     for i in numeric:
-        for fn in NUMBER_TEXT_CONVERSIONS:
-            if fn != parts[i].fn:
+        part = parts[i]
+        options: list[Node] = [Convert(fn, part.arg) for fn in NUMBER_TEXT_CONVERSIONS]
+        # "00042" and "12345" are both "05d": a zero padding shows only on short numbers
+        options += [Format(part.arg, spec) for spec in (*NUMBER_SPECS, *PAD_SPECS)]
+        for option in options:
+            if option != part:
                 variant = list(parts)
-                variant[i] = Convert(fn, parts[i].arg)
+                variant[i] = option
                 yield Concat(tuple(variant))
+    # Pivot days of 10 or more cannot tell "%d" from "%-d" (05 or 5): try the other.
+    for i, part in enumerate(parts):
+        if isinstance(part, DateFormat) and "d" in part.write:
+            other = (part.write.replace("%-d", "%d") if "%-d" in part.write
+                     else part.write.replace("%d", "%-d"))  # fmt: skip
+            variant = list(parts)
+            variant[i] = DateFormat(part.arg, part.parse, other, part.days)
+            yield Concat(tuple(variant))
 
 
 def _flashfill(cols: Columns, ys, keys) -> Iterator[Node]:
@@ -509,14 +635,17 @@ def _decimals(ys) -> int | None:
     return most if most <= 6 else None
 
 
-def _arithmetic(cols: Columns, ys, keys, deadline: Deadline) -> Iterator[Node]:
+def _arithmetic(
+    cols: Columns, ys, keys, deadline: Deadline, extra: Sequence[tuple[Node, Any]] = ()
+) -> Iterator[Node]:
     paths = cols.numbers()[:12]
-    if not paths:
-        return
     y = np.array([float(v) if _is_num(v) else np.nan for v in ys])
     terms: list[tuple[Node, np.ndarray]] = [
         (Get(p), np.array([float(v) for v in cols.column(p)])) for p in paths
     ]
+    terms = (terms + list(extra))[:14]  # the time grows with the square of the terms
+    if not terms:
+        return
     consts = [(Const(1), np.ones_like(y)), (Const(100), np.full_like(y, 100.0))]
     digits = _decimals(ys)
     ops = ("+", "-", "*", "/")
@@ -544,29 +673,66 @@ def _arithmetic(cols: Columns, ys, keys, deadline: Deadline) -> Iterator[Node]:
                     level1.append((Arith(op, a, b), _np_op(op, va, vb)))
                     if isinstance(b, Const) and op in "-/":
                         level1.append((Arith(op, b, a), _np_op(op, vb, va)))
+        for i, (a, va) in enumerate(terms):
+            for b, vb in terms[i + 1 :]:
+                level1.append((MinMax("min", a, b), np.minimum(va, vb)))
+                level1.append((MinMax("max", a, b), np.maximum(va, vb)))
     scored: list[tuple[int, int, Node]] = []
-    for node, values in level1:
+    for at, (node, values) in enumerate(level1):
         scored.append((close(values), -size(node), node))
-        # A constant factor or offset read off the examples (tax rates, unit conversions).
+        learn = at < len(terms)  # constants through rounding: on single terms only (time)
+        # A constant factor or offset read off the examples (tax rates, unit conversions),
+        # with as few decimals as reproduce the rounded outputs (1.19, not 1.1900003).
+        if at >= len(terms) + 150:
+            continue  # learned constants on the simpler candidates only (time)
         with np.errstate(all="ignore"):
-            ratio = _nice(np.nanmedian(y / values))
-            offset = _nice(np.nanmedian(y - values))
+            raw_ratio = np.nanmedian(y / values)
+            raw_offset = np.nanmedian(y - values)
+            ratio = _nice(raw_ratio)
+            if ratio is None and learn:
+                ratio = compose.constants_near(raw_ratio, lambda c, v=values: close(v * c))
+            offset = _nice(raw_offset)
+            if offset is None and learn:
+                offset = compose.constants_near(raw_offset, lambda c, v=values: close(v + c))
         for op, c in (("*", ratio), ("+", offset)):
             if c is not None and c not in (0, 1):
                 node_c = Arith(op, node, Const(c))
                 scored.append((close(_np_op(op, values, c)), -size(node_c), node_c))
-    if not deadline.passed():
+    # A line through the examples: factor and offset both learned (°C -> °F).
+    for node, values in terms:
+        fit = _affine(values, y, close)
+        if fit is not None:
+            line = Arith("+", Arith("*", node, Const(fit[1])), Const(fit[2]))
+            scored.append((fit[0], -size(line), line))
+    # Two operations only when one does not reproduce every example.
+    if not deadline.passed() and max(s[0] for s in scored) < int(np.sum(np.isfinite(y))):
         with np.errstate(all="ignore"):
-            for a, va in level1[len(terms) :]:
+            for a, va in level1[len(terms) : len(terms) + 1500]:
                 if deadline.passed():
                     break
-                for b, vb in terms + consts:
+                for b, vb in terms[:10] + consts:
                     for op in ops:
                         node = Arith(op, a, b)
                         scored.append((close(_np_op(op, va, vb)), -size(node), node))
     scored.sort(key=lambda s: (-s[0], -s[1]))
     for _, _, node in scored[:5]:
         yield wrap(node)
+
+
+def _affine(values: np.ndarray, y: np.ndarray, close) -> tuple[int, Any, Any] | None:
+    """(hits, factor, offset) of y = values * factor + offset, both with few decimals."""
+    ok = np.isfinite(values) & np.isfinite(y)
+    if ok.sum() < 3 or np.ptp(values[ok]) == 0:
+        return None
+    with np.errstate(all="ignore"):
+        factor, offset = np.polyfit(values[ok], y[ok], 1)
+    a = compose.constants_near(float(factor), lambda c: close(values * c + offset))
+    if a is None:
+        return None
+    b = compose.constants_near(float(offset), lambda c: close(values * a + c))
+    if b is None:
+        return None
+    return close(values * a + b), a, b
 
 
 def _np_op(op: str, a, b):
@@ -585,7 +751,7 @@ def _nice(value: float) -> float | None:
     for digits in range(0, 5):
         rounded = round(value, digits)
         if abs(rounded - value) <= 1e-9 * max(1.0, abs(value)):
-            return int(rounded) if digits == 0 else rounded
+            return int(rounded) if digits == 0 else float(rounded)
     return None
 
 
@@ -750,7 +916,8 @@ def _lookups(cols: Columns, ys, keys) -> Iterator[tuple[Node, int]]:
     """Tables from one small-domain field, or a pair of them; credited only for keys seen
     twice or more."""
     n = len(keys)
-    limit = max(2, min(64, n // 4))
+    # Any size, as long as keys repeat: only keys seen twice are credited anyway.
+    limit = max(2, n // 2)
     value_of = {k: y for k, y in zip(keys, ys, strict=True)}
     small: list[tuple[Path, list[str | None]]] = []
     for path in cols.paths:
@@ -764,6 +931,14 @@ def _lookups(cols: Columns, ys, keys) -> Iterator[tuple[Node, int]]:
             table = _table(texts, keys, value_of, limit)
             if table is not None:
                 yield Lookup(Get(path), table[0]), table[1]
+        if _mostly(column, lambda v: isinstance(v, str)):
+            # Keys written in different cases or spacings: normalised before the lookup.
+            key = Convert("normalized", Get(path))
+            normal = [canonical(v) if v is not MISSING else None for v in _values_of(key, column)]
+            if len(set(normal) - {None}) < distinct:
+                table = _table(normal, keys, value_of, limit)
+                if table is not None:
+                    yield Lookup(key, table[0]), table[1]
     small = small[:PAIR_FIELDS]
     for a in range(len(small)):
         for b in range(a + 1, len(small)):
@@ -775,6 +950,16 @@ def _lookups(cols: Columns, ys, keys) -> Iterator[tuple[Node, int]]:
             table = _table(combined, keys, value_of, limit)
             if table is not None:
                 yield Lookup(Pair(Get(path_a), Get(path_b)), table[0]), table[1]
+
+
+def _values_of(node: Convert, column: list[Any]) -> list[Any]:
+    """A conversion applied to a column's values (MISSING where it does not apply)."""
+    on_value = Convert(node.fn, Get(()))
+    out = []
+    for v in column:
+        ok, got = apply(on_value, v) if v is not MISSING else (False, None)
+        out.append(got if ok else MISSING)
+    return out
 
 
 def _table(texts, keys, value_of, limit):

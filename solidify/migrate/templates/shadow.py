@@ -43,19 +43,35 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Equal as JSON values: 119.0 and 119 are the same output."""
+# --- equality: begin (rendered from solidify/assess/synthesis/equality.py) ---
+def _normal(value: Any) -> Any:
+    """Integral floats as integers, at any depth: 119.0 and 119 are the same output
+    (as they are for Python's ==); True stays apart from 1."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_normal(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _normal(v) for k, v in value.items()}
+    return value
 
-    def norm(value: Any) -> Any:
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, list):
-            return [norm(v) for v in value]
-        if isinstance(value, dict):
-            return {k: norm(v) for k, v in value.items()}
-        return value
 
-    return json.dumps(norm(a), sort_keys=True) == json.dumps(norm(b), sort_keys=True)
+def output_key(value: Any) -> str:
+    """Compact JSON with sorted keys of the normalised value: equal keys, same output."""
+    kind = type(value)
+    if kind is str or kind is int:
+        return json.dumps(value, ensure_ascii=False)
+    if kind is float and value - value == 0:  # finite: what json.dumps writes, faster
+        return str(int(value)) if value.is_integer() else repr(value)
+    return json.dumps(_normal(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def same_output(a: Any, b: Any) -> bool:
+    """True when two outputs are the same JSON value (119.0 == 119, True != 1)."""
+    return output_key(a) == output_key(b)
+
+
+# --- equality: end ---
 
 
 class Shadow:
@@ -101,7 +117,7 @@ class Shadow:
         except Exception as error:
             self._write(run_id, data, None, started, error=error, expected=expected)
             return expected
-        agreed = _same(got, expected)
+        agreed = same_output(got, expected)
         if not agreed or self.log_agreements:
             self._write(run_id, data, got, started, expected=expected, agreed=agreed)
         return expected
