@@ -6,9 +6,8 @@ pandas, matplotlib and anthropic are imported inside the commands, so that
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -541,37 +540,12 @@ def history_command(workflow: str | None, db: str | None, fmt: str) -> None:
         )
 
 
-def _keep_freed_memory() -> None:
-    """Ask glibc to keep freed memory for reuse rather than hand it back to the system
-    at once: the phases of a large assessment free and allocate hundreds of MB in turn,
-    and fresh pages cost more than reused ones (most of all on virtual machines). Where
-    the C library is not glibc this does nothing."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
-        libc.mallopt(m_mmap_threshold, 32 * 1024 * 1024)  # the most glibc accepts
-        libc.mallopt(m_trim_threshold, 1024 * 1024 * 1024)
-        libc.mallopt(m_top_pad, 64 * 1024 * 1024)
-    except (OSError, AttributeError):
-        pass
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main() -> None:
-    _keep_freed_memory()
-    try:
-        cli(prog_name="solidify")
-        code = 0
-    except SystemExit as exit:
-        code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
-        if exit.code is not None and not isinstance(exit.code, int):
-            print(exit.code, file=sys.stderr)
-    # Everything is written and closed by now: skip tearing down a large step table
-    # object by object, which takes a noticeable part of a second on big logs.
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError):  # the reader went away (`| head`): fine
-            stream.flush()
-    os._exit(code)
+    # A polite kill stops the command like Ctrl-C does: helpers are stopped and
+    # temporary files removed on the way out.
+    signal.signal(signal.SIGTERM, _interrupt)
+    cli(prog_name="solidify")

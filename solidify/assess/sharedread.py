@@ -10,7 +10,7 @@ module imports neither at the top for that reason.
 
 from __future__ import annotations
 
-import contextlib
+import atexit
 import json
 import os
 import tempfile
@@ -75,7 +75,8 @@ class SharedRead:
         self._folder: tempfile.TemporaryDirectory | None = None
         if helper:
             try:
-                self._folder = tempfile.TemporaryDirectory(prefix="solidify-", dir=shm)
+                prefix = f"solidify-{self._parent}-"  # whose it is, should it ever be left
+                self._folder = tempfile.TemporaryDirectory(prefix=prefix, dir=shm)
             except OSError:  # nowhere to hand tables over: this process reads alone
                 helper = False
         self._shared = Shared(list(range(len(self.ranges))), self._work, helper=helper)
@@ -97,14 +98,21 @@ class SharedRead:
             out.write_table(table)
         return block.count(b"\n"), target
 
+    def close(self) -> None:
+        """Stop the helper and remove the folder of handed-over tables."""
+        self._shared.stop()
+        folder, self._folder = self._folder, None
+        if folder is not None:
+            folder.cleanup()
+
     def blocks(self) -> list[SharedBlock]:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        done = self._shared.results()
         out = []
         line = 1
-        with self._folder or contextlib.nullcontext():
+        try:
+            done = self._shared.results()
             for at, (start, end) in enumerate(self.ranges):
                 lines, table = done[at]
                 if isinstance(table, str):
@@ -115,6 +123,8 @@ class SharedRead:
                     table = table.set_column(at_line, "line", numbers)
                 out.append(SharedBlock(line, start, end, table))
                 line += lines
+        finally:
+            self.close()
         return out
 
 
@@ -144,6 +154,13 @@ def prefetch(paths: Iterable[str]) -> None:
         if isinstance(record, dict) and {"workflow", "run_id", "step"} <= record.keys():
             _STARTED[path] = SharedRead(path, path, helper=True)
         return
+
+
+@atexit.register
+def discard_started() -> None:
+    """Readings started but never picked up (the command failed before): stop them."""
+    while _STARTED:
+        _STARTED.popitem()[1].close()
 
 
 def read_shared(path: str, source: str) -> list[SharedBlock]:

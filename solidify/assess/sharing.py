@@ -9,9 +9,12 @@ reading can start before pandas is even loaded.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
+import signal
 import sys
+import weakref
 from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
@@ -21,6 +24,9 @@ FORK_IS_SAFE = sys.platform.startswith("linux")
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+# Helpers still running, stopped when the caller exits however it exits (see stop_all).
+_RUNNING: weakref.WeakSet[Shared] = weakref.WeakSet()
 
 
 def helper_wanted(amount: int, threshold: int, workers: int | None = None) -> bool:
@@ -60,6 +66,7 @@ class Shared(Generic[K, V]):
         self._receiver, sender = context.Pipe(duplex=False)
         self._process = context.Process(target=self._help, args=(sender,), daemon=True)
         self._process.start()
+        _RUNNING.add(self)
         sender.close()
 
     def _take(self) -> int | None:
@@ -77,6 +84,7 @@ class Shared(Generic[K, V]):
 
     def _help(self, sender) -> None:
         """In the helper: take items until none is left, then send what was done."""
+        _follow_the_caller()
         done: dict[int, V] = {}
         try:
             while (at := self._take()) is not None:
@@ -86,20 +94,53 @@ class Shared(Generic[K, V]):
         sender.send(done)
         sender.close()
 
+    def stop(self, *, finished: bool = False) -> None:
+        """Wait for a helper that has `finished`; else stop it at once, whatever it is
+        doing (the caller failed or was interrupted)."""
+        process, self._process = self._process, None
+        _RUNNING.discard(self)
+        if process is None:
+            return
+        if not finished:
+            process.terminate()
+        process.join()
+        self._receiver.close()
+
     def results(self) -> dict[K, V]:
         done: dict[int, V] = {}
         if self._process is not None:
-            while (at := self._take()) is not None:
-                done[at] = self._do(at)
+            finished = False
             try:
+                while (at := self._take()) is not None:
+                    done[at] = self._do(at)
                 done.update(self._receiver.recv())
-            except (EOFError, OSError):
-                pass
+                finished = True
+            except (EOFError, OSError):  # the helper died: its items are done below
+                finished = True
             finally:
-                self._receiver.close()
-                self._process.join()
-                self._process = None
+                self.stop(finished=finished)
         for at in range(len(self._items)):
             if at not in done:
                 done[at] = self._do(at)
         return {self._items[at]: done[at] for at in range(len(self._items))}
+
+
+def _follow_the_caller() -> None:
+    """In the helper: the caller alone answers Ctrl-C and stops the helper; if the caller
+    dies without doing so (killed), the kernel ends the helper too."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+@atexit.register
+def stop_all() -> None:
+    """Stop every helper still running: the caller is leaving (an error, Ctrl-C)."""
+    for shared in list(_RUNNING):
+        shared.stop()
