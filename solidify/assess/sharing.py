@@ -13,14 +13,11 @@ import atexit
 import multiprocessing
 import os
 import signal
-import sys
 import weakref
 from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
-# Fork is Linux's default way to start processes. macOS offers it but makes spawn the
-# default, since system libraries there are not fork-safe; Windows has no fork.
-FORK_IS_SAFE = sys.platform.startswith("linux")
+from solidify.assess.searches import FORK_IS_SAFE, end_with_parent
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -130,13 +127,7 @@ def _follow_the_caller() -> None:
     dies without doing so (killed), the kernel ends the helper too."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    try:
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
+    end_with_parent()
 
 
 @atexit.register

@@ -1,0 +1,125 @@
+"""The per-step program searches, in a pool of worker processes when the log is large
+enough to pay for starting them, else in this process.
+
+Each search is independent and deterministic (solidify.assess.synthesis.job), so the
+results do not depend on which process ran it. The workers are forked from the caller
+and inherit the search plan as it is (nothing large is pickled); where fork is not safe
+(anywhere but Linux) the searches run here. Workers leave with the caller however it
+leaves: an error or Ctrl-C cancels what has not started, and a killed caller takes its
+workers with it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol
+
+# Fork is Linux's default way to start processes. macOS offers it but makes spawn the
+# default, since system libraries there are not fork-safe; Windows has no fork.
+FORK_IS_SAFE = sys.platform.startswith("linux")
+POOL_FROM_ROWS = 50_000  # below this, starting workers costs more than it saves
+
+
+class Plan(Protocol):
+    def search(self, key: Any) -> Any: ...
+
+
+def workers_wanted(rows: int, workers: int | None = None) -> int:
+    """How many worker processes: `workers` (or the SOLIDIFY_WORKERS variable) when
+    given, else one per core on a large log; 0 means the searches run in this process."""
+    configured = os.environ.get("SOLIDIFY_WORKERS")
+    if workers is None and configured:
+        workers = int(configured) if configured.isdigit() else 1
+    if workers is None:
+        workers = (os.cpu_count() or 1) if rows >= POOL_FROM_ROWS else 1
+    return workers if workers > 1 and FORK_IS_SAFE else 0
+
+
+_PLAN: Plan | None = None  # in a worker: the plan it inherited
+
+
+def _adopt(plan: Plan) -> None:
+    """In a new worker: keep the plan, leave Ctrl-C to the caller (which cancels the
+    work), and end with the caller should it be killed without doing so."""
+    global _PLAN
+    _PLAN = plan
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    end_with_parent()
+
+
+def end_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies."""
+    try:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def _search(key: Any) -> Any:
+    assert _PLAN is not None
+    return _PLAN.search(key)
+
+
+class Searches:
+    """`plan.search(key)` for every key, started at once in worker processes (when
+    `workers` > 0) while the caller does other work; `results()` collects them.
+    Use as a context manager, so that the workers end whatever happens."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        keys: Sequence[Hashable],
+        *,
+        workers: int,
+        progress: Callable[[Any], None] | None = None,
+    ) -> None:
+        self._plan, self._keys, self._progress = plan, list(keys), progress
+        self._pool: ProcessPoolExecutor | None = None
+        self._futures: dict[Hashable, Future] = {}
+        if workers and len(self._keys) > 1:
+            self._pool = ProcessPoolExecutor(
+                max_workers=min(workers, len(self._keys)),
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_adopt,
+                initargs=(plan,),
+            )
+            # Given largest first, so that the last to finish are short.
+            self._futures = {key: self._pool.submit(_search, key) for key in self._keys}
+
+    def __enter__(self) -> Searches:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            # On an error or Ctrl-C, what has not started is dropped; the searches under
+            # way end within their time limit and the workers exit.
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def cancel(self) -> None:
+        """Drop the searches: their plan is wrong."""
+        for future in self._futures.values():
+            future.cancel()
+        self._futures = {}
+
+    def results(self) -> dict[Hashable, Any]:
+        done: dict[Hashable, Any] = {}
+        for key in self._keys:
+            future = self._futures.get(key)
+            if self._progress:
+                self._progress(key)
+            try:
+                done[key] = future.result() if future else self._plan.search(key)
+            except BrokenProcessPool:  # a worker died (out of memory, say): do it here
+                done[key] = self._plan.search(key)
+        return done
