@@ -172,11 +172,23 @@ def run_assessment(
 ):
     """Read logs and assess them, with progress on stderr when it is a terminal.
     Returns (step table, assessment, config)."""
-    from solidify.assess.sharedread import prefetch
+    from solidify.assess.sharedread import discard_started, prefetch
 
-    # A large log starts being read in a second process while pyarrow, pandas and the
-    # rest load.
+    # A large log starts being read in worker processes while pandas and the rest load.
     prefetch(logs)
+    try:
+        return _assessed(logs, strict, config_path, workflows, steps)
+    finally:
+        discard_started()  # a reading never picked up (the command failed first)
+
+
+def _assessed(
+    logs: tuple[str, ...],
+    strict: bool,
+    config_path: str | None,
+    workflows: tuple[str, ...],
+    steps: tuple[str, ...],
+):
     from solidify.assess.config import load_config
 
     config = load_config(config_path)

@@ -30,14 +30,17 @@ class Plan(Protocol):
     def search(self, key: Any) -> Any: ...
 
 
-def workers_wanted(rows: int, workers: int | None = None) -> int:
+def workers_wanted(
+    amount: int, workers: int | None = None, *, threshold: int = POOL_FROM_ROWS
+) -> int:
     """How many worker processes: `workers` (or the SOLIDIFY_WORKERS variable) when
-    given, else one per core on a large log; 0 means the searches run in this process."""
+    given, else one per core when `amount` reaches `threshold`; 0 means the work is done
+    in this process."""
     configured = os.environ.get("SOLIDIFY_WORKERS")
     if workers is None and configured:
         workers = int(configured) if configured.isdigit() else 1
     if workers is None:
-        workers = (os.cpu_count() or 1) if rows >= POOL_FROM_ROWS else 1
+        workers = (os.cpu_count() or 1) if amount >= threshold else 1
     return workers if workers > 1 and FORK_IS_SAFE else 0
 
 
@@ -49,13 +52,14 @@ def _adopt(plan: Plan) -> None:
     work), and end with the caller should it be killed without doing so."""
     global _PLAN
     _PLAN = plan
+    follow_the_caller()
+
+
+def follow_the_caller() -> None:
+    """In a worker: the caller alone answers Ctrl-C and stops the workers; should the
+    caller be killed without doing so, Linux ends the worker too."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    end_with_parent()
-
-
-def end_with_parent() -> None:
-    """Ask Linux to kill this process when its parent dies."""
     try:
         import ctypes
 
