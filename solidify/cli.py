@@ -7,6 +7,7 @@ pandas, matplotlib and anthropic are imported inside the commands, so that
 from __future__ import annotations
 
 import functools
+import gc
 import signal
 import sys
 from collections.abc import Callable
@@ -560,4 +561,9 @@ def main() -> None:
     # A polite kill stops the command like Ctrl-C does: helpers are stopped and
     # temporary files removed on the way out.
     signal.signal(signal.SIGTERM, _interrupt)
-    cli(prog_name="solidify")
+    try:
+        cli(prog_name="solidify")
+    finally:
+        # The system frees what is left at exit: the collector need not walk a large
+        # step table's objects first (about 0.3 s at 500 k records). Clean-up still runs.
+        gc.freeze()
