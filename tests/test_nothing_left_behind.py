@@ -113,14 +113,28 @@ def test_a_failing_assessment_leaves_nothing(tmp_path: Path, log: Path, extra, m
     _assert_nothing_left(child, marker, temp, before)
 
 
+def _wait_for(child: subprocess.Popen, marker: str, reading: bool) -> bool:
+    """Wait until the assessment has workers at work: reading (its folder of Arrow files
+    exists) or searching (the folder is gone). False if it finished first."""
+    deadline = time.monotonic() + 60
+    while child.poll() is None and time.monotonic() < deadline:
+        workers = [pid for pid in _ours(marker) if pid != child.pid]
+        tables = any(name.startswith(f"solidify-{child.pid}-") for name in _shm_entries())
+        if workers and tables == reading:
+            return True
+        time.sleep(0.01)
+    return False
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("after", [0.8, 2.5], ids=["reading", "assessing"])
+@pytest.mark.parametrize("reading", [True, False], ids=["reading", "assessing"])
 def test_an_assessment_stopped_midway_leaves_nothing(
-    tmp_path: Path, log: Path, signum: int, after: float
+    tmp_path: Path, log: Path, signum: int, reading: bool
 ) -> None:
     child, marker, temp, before = _start(tmp_path, [str(log)])
-    time.sleep(after)
-    if child.poll() is not None:
+    if not _wait_for(child, marker, reading):
+        child.kill()
+        child.communicate()
         pytest.skip("the assessment finished before it could be stopped")
     child.send_signal(signum)
     _, err = child.communicate(timeout=60)

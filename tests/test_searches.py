@@ -69,3 +69,14 @@ def test_workers_are_wanted_for_large_logs_unless_told_otherwise(monkeypatch) ->
     assert workers_wanted(10**9) == 0
     monkeypatch.setattr(searches, "FORK_IS_SAFE", False)
     assert workers_wanted(10, workers=2) == 0
+
+
+def test_an_interrupt_while_workers_start_is_acted_on_once_they_have() -> None:
+    import signal
+
+    reached_the_end = False
+    with pytest.raises(KeyboardInterrupt), searches.signals_deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        reached_the_end = True
+    assert reached_the_end
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -15,9 +15,11 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Callable, Hashable, Sequence
+import threading
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 # Fork is Linux's default way to start processes. macOS offers it but makes spawn the
@@ -69,6 +71,25 @@ def follow_the_caller() -> None:
         pass
 
 
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Ctrl-C or SIGTERM arriving while workers are forked is acted on once they are:
+    an interrupt in the middle of a fork leaves a pool that never shuts down."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda n, _f: caught.append(n)) for s in wanted}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if caught:
+            signal.raise_signal(caught[0])  # handled now as it would have been
+
+
 def _search(key: Any) -> Any:
     assert _PLAN is not None
     return _PLAN.search(key)
@@ -91,14 +112,15 @@ class Searches:
         self._pool: ProcessPoolExecutor | None = None
         self._futures: dict[Hashable, Future] = {}
         if workers and len(self._keys) > 1:
-            self._pool = ProcessPoolExecutor(
-                max_workers=min(workers, len(self._keys)),
-                mp_context=multiprocessing.get_context("fork"),
-                initializer=_adopt,
-                initargs=(plan,),
-            )
-            # Given largest first, so that the last to finish are short.
-            self._futures = {key: self._pool.submit(_search, key) for key in self._keys}
+            with signals_deferred():
+                self._pool = ProcessPoolExecutor(
+                    max_workers=min(workers, len(self._keys)),
+                    mp_context=multiprocessing.get_context("fork"),
+                    initializer=_adopt,
+                    initargs=(plan,),
+                )
+                # Given largest first, so that the last to finish are short.
+                self._futures = {key: self._pool.submit(_search, key) for key in self._keys}
 
     def __enter__(self) -> Searches:
         return self

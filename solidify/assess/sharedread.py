@@ -20,7 +20,12 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from solidify.assess.searches import FORK_IS_SAFE, follow_the_caller, workers_wanted
+from solidify.assess.searches import (
+    FORK_IS_SAFE,
+    follow_the_caller,
+    signals_deferred,
+    workers_wanted,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -114,16 +119,17 @@ class SharedRead:
         import solidify.assess.fastjsonl  # noqa: F401
 
         context = multiprocessing.get_context("fork")
-        self._pool = ProcessPoolExecutor(
-            workers_wanted(os.path.getsize(path), threshold=SHARED_FROM_BYTES) or 2,
-            mp_context=context,
-            initializer=follow_the_caller,
-        )
-        for at, (start, end) in enumerate(self.ranges):
-            target = os.path.join(self._folder.name, f"{at}.arrow")
-            self._futures.append(
-                self._pool.submit(_parse_to_file, path, source, start, end, target)
+        with signals_deferred():
+            self._pool = ProcessPoolExecutor(
+                workers_wanted(os.path.getsize(path), threshold=SHARED_FROM_BYTES) or 2,
+                mp_context=context,
+                initializer=follow_the_caller,
             )
+            for at, (start, end) in enumerate(self.ranges):
+                target = os.path.join(self._folder.name, f"{at}.arrow")
+                self._futures.append(
+                    self._pool.submit(_parse_to_file, path, source, start, end, target)
+                )
 
     def close(self) -> None:
         """Stop the worker and remove the folder of handed-over tables."""
