@@ -6,9 +6,9 @@ pandas, matplotlib and anthropic are imported inside the commands, so that
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
+import gc
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -229,11 +229,23 @@ def run_assessment(
 ):
     """Read logs and assess them, with progress on stderr when it is a terminal.
     Returns (step table, assessment, config)."""
-    from solidify.assess.sharedread import prefetch
+    from solidify.assess.sharedread import discard_started, prefetch
 
-    # A large log starts being read in a second process while pyarrow, pandas and the
-    # rest load.
+    # A large log starts being read in worker processes while pandas and the rest load.
     prefetch(logs)
+    try:
+        return _assessed(logs, strict, config_path, workflows, steps)
+    finally:
+        discard_started()  # a reading never picked up (the command failed first)
+
+
+def _assessed(
+    logs: tuple[str, ...],
+    strict: bool,
+    config_path: str | None,
+    workflows: tuple[str, ...],
+    steps: tuple[str, ...],
+):
     from solidify.assess.config import load_config
 
     config = load_config(config_path)
@@ -621,37 +633,17 @@ def history_command(workflows: tuple[str, ...], db: str | None, fmt: str) -> Non
     emit(fmt, data=lambda: entries, text=as_text, rows=rows)
 
 
-def _keep_freed_memory() -> None:
-    """Ask glibc to keep freed memory for reuse rather than hand it back to the system
-    at once: the phases of a large assessment free and allocate hundreds of MB in turn,
-    and fresh pages cost more than reused ones (most of all on virtual machines). Where
-    the C library is not glibc this does nothing."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
-        libc.mallopt(m_mmap_threshold, 32 * 1024 * 1024)  # the most glibc accepts
-        libc.mallopt(m_trim_threshold, 1024 * 1024 * 1024)
-        libc.mallopt(m_top_pad, 64 * 1024 * 1024)
-    except (OSError, AttributeError):
-        pass
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main() -> None:
-    _keep_freed_memory()
+    # A polite kill stops the command like Ctrl-C does: helpers are stopped and
+    # temporary files removed on the way out.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         cli(prog_name="solidify")
-        code = 0
-    except SystemExit as exit:
-        code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
-        if exit.code is not None and not isinstance(exit.code, int):
-            print(exit.code, file=sys.stderr)
-    # Everything is written and closed by now: skip tearing down a large step table
-    # object by object, which takes a noticeable part of a second on big logs.
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError):  # the reader went away (`| head`): fine
-            stream.flush()
-    os._exit(code)
+    finally:
+        # The system frees what is left at exit: the collector need not walk a large
+        # step table's objects first (about 0.3 s at 500 k records). Clean-up still runs.
+        gc.freeze()

@@ -342,8 +342,8 @@ def test_an_integer_beyond_64_bits_is_a_bad_record_not_a_crash(tmp_path: Path) -
 
 
 def test_the_command_line_flushes_everything_and_keeps_exit_codes(tmp_path: Path) -> None:
-    """`main` ends the process without tearing objects down: what it printed must all
-    arrive, and the exit codes must stay the documented ones."""
+    """What `main` printed must all arrive, and the exit codes must stay the documented
+    ones."""
     import subprocess
     import sys
 

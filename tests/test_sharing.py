@@ -1,5 +1,5 @@
-"""Work shared with a forked helper process: the same answers as one process, whatever
-the helper does."""
+"""A large log read by two processes: the same table as one process reads, whatever
+the worker does."""
 
 from __future__ import annotations
 
@@ -10,84 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from solidify.assess import sharedread
 from solidify.assess.canonical import canonical_json
 from solidify.assess.ingest import read_logs
 from solidify.assess.metrics import _quantiles
-from solidify.assess.sharing import Shared, helper_wanted
 from tests.conftest import record, write_jsonl
-
-PARENT = os.getpid()
-
-
-def square(n: int) -> int:
-    return n * n
-
-
-def test_shared_work_gives_every_result_in_order() -> None:
-    seen: list[int] = []
-    done = Shared(list(range(30)), square, helper=True, progress=seen.append).results()
-    assert list(done) == list(range(30))
-    assert done == {n: n * n for n in range(30)}
-    # The parent reports the items it did itself; the helper reports its own.
-    assert set(seen) <= set(range(30))
-
-
-def test_without_a_helper_the_caller_does_everything() -> None:
-    seen: list[int] = []
-    done = Shared([3, 1, 2], square, helper=False, progress=seen.append).results()
-    assert done == {3: 9, 1: 1, 2: 4}
-    assert seen == [3, 1, 2]
-
-
-def dies_in_the_helper(n: int) -> int:
-    if os.getpid() != PARENT:
-        os._exit(3)  # a helper killed mid-way (out of memory, say)
-    return n + 1
-
-
-def test_a_helper_that_dies_leaves_the_work_to_the_caller() -> None:
-    done = Shared(list(range(10)), dies_in_the_helper, helper=True).results()
-    assert done == {n: n + 1 for n in range(10)}
-
-
-def fails_in_the_helper_on_seven(n: int) -> int:
-    if n == 7 and os.getpid() != PARENT:
-        raise RuntimeError("only in the helper")
-    return -n
-
-
-def test_an_item_that_fails_in_the_helper_is_done_again_by_the_caller() -> None:
-    done = Shared(list(range(12)), fails_in_the_helper_on_seven, helper=True).results()
-    assert done == {n: -n for n in range(12)}
-
-
-def always_fails(n: int) -> int:
-    raise ValueError(f"bad item {n}")
-
-
-def test_an_error_in_the_work_reaches_the_caller() -> None:
-    with pytest.raises(ValueError, match="bad item"):
-        Shared([1, 2, 3], always_fails, helper=True).results()
-
-
-def test_the_helper_is_wanted_for_large_work_unless_told_otherwise(monkeypatch) -> None:
-    monkeypatch.delenv("SOLIDIFY_WORKERS", raising=False)
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    assert helper_wanted(100, 50)
-    assert not helper_wanted(10, 50)
-    assert not helper_wanted(100, 50, workers=1)
-    assert helper_wanted(10, 50, workers=2)
-    monkeypatch.setenv("SOLIDIFY_WORKERS", "1")
-    assert not helper_wanted(100, 50)
-    monkeypatch.setenv("SOLIDIFY_WORKERS", "2")
-    assert helper_wanted(10, 50)
-    monkeypatch.delenv("SOLIDIFY_WORKERS")
-    monkeypatch.setattr(os, "cpu_count", lambda: 1)
-    assert not helper_wanted(100, 50)
-
 
 # ------------------------------------------------------------------ reading a large file
 
@@ -272,3 +200,17 @@ def test_without_a_writable_temporary_folder_one_process_reads(tmp_path: Path, m
     monkeypatch.setattr(sharedread.tempfile, "TemporaryDirectory", refuse)
     shared, _ = _read(path, monkeypatch, "2")
     pd.testing.assert_frame_equal(alone, shared)
+
+
+def _dies(*args) -> None:
+    os._exit(3)  # the worker killed mid-way (out of memory, say)
+
+
+def test_a_worker_that_dies_leaves_the_reading_to_the_caller(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(sharedread, "SHARED_BLOCK_BYTES", 4096)
+    path = _mixed_log(tmp_path)
+    alone, alone_problems = _read(path, monkeypatch, "1")
+    monkeypatch.setattr(sharedread, "_parse_to_file", _dies)
+    shared, shared_problems = _read(path, monkeypatch, "2")
+    pd.testing.assert_frame_equal(alone, shared)
+    assert shared_problems == alone_problems

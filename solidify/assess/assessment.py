@@ -18,7 +18,7 @@ from solidify.assess.pricing import Pricer, model_rates, provider_of
 from solidify.assess.recommend import Scale, StepFacts, recommend
 from solidify.assess.rollups import annotate, mark_rollups
 from solidify.assess.schema import as_strings
-from solidify.assess.sharing import Shared, helper_wanted
+from solidify.assess.searches import Searches, workers_wanted
 from solidify.assess.synthesis.engine import (
     MAX_EXAMPLES,
     TIME_LIMIT,
@@ -30,11 +30,7 @@ from solidify.assess.synthesis.job import Job
 AI_KINDS = ("llm", "agent")
 LIGHT_EXAMPLES = 300
 LIGHT_SECONDS = 0.5
-MEASURES = ("measures",)
-RELAYS = ("relays",)
-EXACT = ("exact",)
 FAILED_SHOWN = 200  # failed executions per step checked against its program
-HELPER_FROM_ROWS = 50_000  # below this, forking costs more than it saves
 Progress = Callable[[str], None]
 
 
@@ -48,8 +44,8 @@ def assess(
     workers: int | None = None,
 ) -> Assessment:
     """Assess every workflow in the step table. `workflows` and `steps` are glob patterns;
-    `workers` is the number of processes for the searches, 1 or 2 (default: 2 on a large
-    log and a machine with two cores)."""
+    `workers` is the number of processes for the searches, 1 for this one alone
+    (default: one per core on a large log)."""
     config = config or Config()
     if workflows:
         names = pd.Series(as_strings(table["workflow"]), index=table.index)
@@ -75,41 +71,30 @@ def _assess(
     plan = SearchPlan.of(table, inputs, outputs)
     pricer = Pricer(overrides=config.prices)
 
-    def work(item: tuple[str, ...]) -> object:
-        if item == MEASURES:
-            cost = pricer.price(table)
-            failed_cost = (
-                cost.where((table["status"] != "ok") & ~table["rollup"], 0.0)
-                .groupby([table["workflow"], table["step"]], observed=True)
-                .sum()
-            )
-            measures = step_metrics(table, cost, inputs, outputs)
-            return measures, failed_cost, pricer.unknown_models
-        if item == RELAYS:
-            return tool_relays(table, inputs, outputs)
-        if item == EXACT:
-            return inputs.exact() and outputs.exact()
-        return plan.search(item)  # type: ignore[arg-type]
+    def report(key: tuple[str, str]) -> None:
+        if progress:
+            progress("/".join(key))
 
-    def report(item: tuple[str, ...]) -> None:
-        if progress and item not in (MEASURES, RELAYS, EXACT):
-            progress("/".join(item))
-
-    # Measuring, finding relays and the searches are independent: on a large log a
-    # second process takes its share of them (the largest first).
-    done = Shared(
-        [MEASURES, RELAYS, EXACT, *plan.keys], work,
-        helper=helper_wanted(len(table), HELPER_FROM_ROWS, workers), progress=report,
-    ).results()  # fmt: skip
-    if not done.pop(EXACT):
-        # Two texts shared a hash (about one chance in 10**7 for a million distinct
-        # texts): everything is done again on codes from the texts themselves.
-        inputs, outputs = Texts.encode(table["input"]), Texts.encode(table["output"])
-        return _assess(table, config, inputs, outputs, steps=steps, progress=progress,
-                       workers=workers)  # fmt: skip
-    measures, failed_cost, unknown_models = done.pop(MEASURES)
-    relays = done.pop(RELAYS)
-    syntheses = done
+    # The searches start in worker processes (on a large log) while this one measures.
+    workers = workers_wanted(len(table), workers)
+    with Searches(plan, plan.keys, workers=workers, progress=report) as searches:
+        if not (inputs.exact() and outputs.exact()):
+            # Two texts shared a hash (about one chance in 10**7 for a million distinct
+            # texts): everything is done again on codes from the texts themselves.
+            searches.cancel()
+            inputs, outputs = Texts.encode(table["input"]), Texts.encode(table["output"])
+            return _assess(table, config, inputs, outputs, steps=steps, progress=progress,
+                           workers=workers)  # fmt: skip
+        cost = pricer.price(table)
+        failed_cost = (
+            cost.where((table["status"] != "ok") & ~table["rollup"], 0.0)
+            .groupby([table["workflow"], table["step"]], observed=True)
+            .sum()
+        )
+        measures = step_metrics(table, cost, inputs, outputs)
+        unknown_models = pricer.unknown_models
+        relays = tool_relays(table, inputs, outputs)
+        syntheses = searches.results()
     warnings = [
         f"no price known for model {m!r}: its cost is shown as unknown "
         "(set one under prices: in solidify.yaml)"

@@ -1,4 +1,4 @@
-"""One step's search as a unit of work (see solidify.assess.sharing for who runs it).
+"""One step's search as a unit of work (see solidify.assess.searches for who runs it).
 
 Each search is independent and deterministic, so the results do not depend on which
 process ran it.
