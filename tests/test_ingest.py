@@ -341,6 +341,7 @@ def test_an_integer_beyond_64_bits_is_a_bad_record_not_a_crash(tmp_path: Path) -
     assert [(p.line, p.field) for p in result.problems.first] == [(1, "input_tokens")]
 
 
+@pytest.mark.slow
 def test_the_command_line_flushes_everything_and_keeps_exit_codes(tmp_path: Path) -> None:
     """What `main` printed must all arrive, and the exit codes must stay the documented
     ones."""

@@ -105,6 +105,7 @@ def generated(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_every_replace_step_gets_a_function_and_its_tests_pass(generated: Path, runner) -> None:
     logs = [str(SAMPLES / "support-triage.jsonl.gz"), str(SAMPLES / "invoice-intake.csv"),
             str(SAMPLES / "release-cleanup" / "month1.jsonl")]  # fmt: skip
@@ -172,6 +173,7 @@ def test_verify_fails_below_min_agreement_and_reports_mismatches(
     assert 'expected "auto", got "nobody"' in result.stdout
 
 
+@pytest.mark.slow
 def test_verify_stops_code_that_never_ends(generated: Path, tmp_path: Path, runner) -> None:
     import shutil
 
@@ -288,6 +290,7 @@ def hostile_log(path: Path) -> Path:
     return write_jsonl(path, rows)
 
 
+@pytest.mark.slow
 def test_hostile_logs_give_safe_working_code(tmp_path: Path, runner) -> None:
     log = hostile_log(tmp_path / "hostile.jsonl")
     out = tmp_path / "out"
@@ -318,6 +321,7 @@ def test_hostile_logs_give_safe_working_code(tmp_path: Path, runner) -> None:
     assert verify.exit_code == 0, verify.stderr
 
 
+@pytest.mark.slow
 def test_a_table_over_two_fields_renders_with_tuple_keys(tmp_path: Path, runner) -> None:
     import random
 
@@ -340,6 +344,7 @@ def test_a_table_over_two_fields_renders_with_tuple_keys(tmp_path: Path, runner)
     assert runner.invoke(cli, ["verify", str(out), str(log)]).exit_code == 0
 
 
+@pytest.mark.slow
 def test_numbers_formatted_in_text_render_and_pass(tmp_path: Path, runner) -> None:
     import random
 

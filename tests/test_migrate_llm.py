@@ -68,6 +68,7 @@ def migrate(runner, log: Path, out: Path, api: MockMessagesAPI, *extra: str, key
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_accepted_code_lands_in_the_package_and_its_tests_pass(tmp_path, runner) -> None:
     log, out = reverse_log(tmp_path), tmp_path / "out"
     with MockMessagesAPI() as api:
@@ -144,6 +145,7 @@ def test_malformed_or_unsafe_answers_are_refused(tmp_path, runner, answer) -> No
         (401, "authentication_error", "refused the key"),
     ],
 )
+@pytest.mark.slow
 def test_api_failures_give_one_line_and_write_nothing(
     tmp_path, runner, status, kind, message
 ) -> None:
@@ -168,6 +170,7 @@ def test_missing_key_is_a_clear_error(tmp_path, runner) -> None:
     assert not api.requests and not out.exists()
 
 
+@pytest.mark.slow
 def test_unreachable_api(tmp_path, runner) -> None:
     log, out = reverse_log(tmp_path), tmp_path / "out"
     result = runner.invoke(cli, ["migrate", str(log), "--out", str(out), "--step",

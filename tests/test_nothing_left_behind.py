@@ -17,6 +17,10 @@ import pytest
 SHM = Path("/dev/shm")
 
 
+# End to end, and slow: run with `pytest -m slow` (CI runs both).
+pytestmark = pytest.mark.slow
+
+
 def big_log(path: Path, records: int = 120_000) -> Path:
     """About 30 MB of canonical records with varied inputs: large enough for every helper
     the assessment may start."""

@@ -76,6 +76,7 @@ def test_answer_formats_are_learned(steps: dict[str, dict]) -> None:
     assert (packing["wrap"], packing["path"]) == ("path", ["content", 0, "text"])
 
 
+@pytest.mark.slow
 def test_migrate_writes_slot_functions_and_adapters_that_verify(tmp_path: Path, runner) -> None:
     out = tmp_path / "generated"
     result = runner.invoke(cli, ["migrate", str(ORDER_DESK), "--out", str(out)])
@@ -97,6 +98,7 @@ def test_migrate_writes_slot_functions_and_adapters_that_verify(tmp_path: Path, 
     assert all(written[name]["agreement"] >= 0.95 for name in MECHANICAL)
 
 
+@pytest.mark.slow
 def test_hostile_prompts_give_safe_working_adapters(tmp_path: Path, runner) -> None:
     """Prompt text reaches the generated code only as escaped literals, slot names become
     safe parameters (`class` is a keyword), and the adapter still answers as logged."""

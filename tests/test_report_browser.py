@@ -18,7 +18,11 @@ from tests.conftest import ROOT
 SCREENSHOT = ROOT / "docs" / "images" / "report.png"
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+# End to end, and slow: run with `pytest -m slow` (CI runs both).
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed"),
+]
 
 # Nothing may leave the machine: every name resolves to nothing and every request goes to
 # a closed local port. The browser's own background traffic is switched off as well.

@@ -234,6 +234,7 @@ def test_a_perfect_program_on_recurring_inputs_wins_over_cache(tmp_path: Path) -
 # ---------------------------------------------------------------- generated code
 
 
+@pytest.mark.slow
 def test_migrate_writes_routes_and_drafts_whose_tests_pass(tmp_path: Path, runner) -> None:
     import importlib.util
     import subprocess
