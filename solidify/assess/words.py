@@ -41,6 +41,14 @@ def what_code_does(synthesis: Synthesis) -> str:
         "object": f"builds the record from {fields}, calculating where needed",
         "list-map": f"applies the same change to each item of {fields}",
         "rules": f"decides with {n} simple rules on {fields}",
+        "format": f"writes {fields} in a fixed number format",
+        "text": f"rewrites the text of {fields} (initials, case, slug or a cut)",
+        "date": f"reads the date in {fields} and writes it another way",
+        "conditional": f"calculates it from {fields}, one way or another by a condition",
+        "list-filter": f"keeps the items of {fields} that meet a condition",
+        "list-join": f"joins the items of {fields} into one text",
+        "list-aggregate": f"adds up or counts the items of {fields}",
+        "list-to-dict": f"turns the items of {fields} into a table by their id",
     }.get(synthesis.strategy or "", "reproduces it with a small program")
 
 

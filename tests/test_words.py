@@ -1,0 +1,24 @@
+"""Next steps in plain words: every kind of program the search finds is said in words."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+from solidify.assess.synthesis.engine import synthesize
+from solidify.assess.words import what_code_does
+
+
+def test_a_date_reformat_is_said_in_words() -> None:
+    start = datetime.date(2026, 1, 1)
+    pairs = []
+    for i in range(120):
+        day = start + datetime.timedelta(days=i * 3)
+        pairs.append(
+            (json.dumps({"due": day.isoformat()}), json.dumps(day.strftime("%B %d, %Y")))
+        )
+    found = synthesize(pairs)
+    assert found.heldout_coverage == 1.0
+    words = what_code_does(found)
+    assert "small program" not in words, (found.strategy, words)
+    assert "due" in words
