@@ -14,9 +14,7 @@ def test_a_date_reformat_is_said_in_words() -> None:
     pairs = []
     for i in range(120):
         day = start + datetime.timedelta(days=i * 3)
-        pairs.append(
-            (json.dumps({"due": day.isoformat()}), json.dumps(day.strftime("%B %d, %Y")))
-        )
+        pairs.append((json.dumps({"due": day.isoformat()}), json.dumps(day.strftime("%B %d, %Y"))))
     found = synthesize(pairs)
     assert found.heldout_coverage == 1.0
     words = what_code_does(found)
