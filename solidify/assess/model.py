@@ -27,13 +27,22 @@ class Money:
     observed_usd: float | None = None
     per_1000_runs_usd: float | None = None
     per_month_usd: float | None = None
+    # What the figures were extrapolated from: the workflow's logged runs and days.
+    from_runs: int | None = None
+    from_days: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "observed_usd": _num(self.observed_usd),
             "per_1000_runs_usd": _num(self.per_1000_runs_usd, 4),
             "per_month_usd": _num(self.per_month_usd, 4),
         }
+        if self.observed_usd is not None:
+            out["extrapolated_from"] = {
+                "runs": self.from_runs,
+                "days": _num(self.from_days, 4),
+            }
+        return out
 
 
 @dataclass

@@ -60,7 +60,7 @@ class Scale:
             return Money()
         per_1000 = observed / self.runs * 1000 if self.runs else None
         per_month = observed / self.days * 30 if self.days else None
-        return Money(observed, per_1000, per_month)
+        return Money(observed, per_1000, per_month, self.runs, self.days)
 
 
 # (cheaper model name, cost of the same tokens on it) or None
