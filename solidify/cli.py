@@ -433,7 +433,10 @@ def migrate(
     written = write_package(target, files, force=force)
     for workflow, codes in the_plan.steps.items():
         solved = sum(1 for c in codes if c.solved)
-        click.echo(f"{workflow}: {solved} step(s) written as code, {len(codes) - solved} stub(s)")
+        drafts = sum(1 for c in codes if c.draft and not c.solved)
+        stubs = len(codes) - solved - drafts
+        click.echo(f"{workflow}: {solved} step(s) written as code, {drafts} draft(s), "
+                   f"{stubs} stub(s)")  # fmt: skip
     click.echo(f"wrote {len(written)} files to {target}", err=True)
 
 

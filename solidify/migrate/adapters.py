@@ -14,7 +14,9 @@ from typing import Any
 
 from solidify.assess.prompts.fit import PromptSynthesis
 from solidify.assess.prompts.form import Version
-from solidify.assess.prompts.runtime import parse_output
+from solidify.assess.prompts.runtime import parse_output, prompt_slots
+from solidify.assess.synthesis.program import apply
+from solidify.assess.synthesis.search import output_key
 from solidify.migrate.literals import Names, docstring, literal, string
 from solidify.migrate.render import Access, Module, Renderer
 
@@ -34,6 +36,33 @@ def is_prompt_step(syn: Any) -> bool:
         and syn.form is not None
         and syn.program is not None
         and any(v.template is not None or v.output is not None for v in syn.form.versions)
+    )
+
+
+def prompt_expectation(syn: Any, x: Any, y: Any) -> str:
+    """What the adapter does with a logged example, as the generated tests expect it: the
+    logged output ("same"), the input handed back to the model with LookupError (it fits no
+    template, or its version has no program), or a known counterexample ("differs")."""
+    try:
+        read = syn.form.read(x, y)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
+        read = None
+    if read is None:
+        # The adapter hands back inputs that fit no template; an answer outside the
+        # learned format is one the adapter cannot write.
+        return "handed_back" if _unread_input(syn, x) else "differs"
+    version, slots, value = read
+    program = syn.programs[version] if version < len(syn.programs) else None
+    if program is None:
+        return "handed_back"
+    ok, got = apply(program, slots)
+    return "same" if ok and output_key(got) == output_key(value) else "differs"
+
+
+def _unread_input(syn: Any, x: Any) -> bool:
+    """True when no version's template reads the input (whatever the answer)."""
+    return all(
+        v.template is not None and prompt_slots(x, v.template) is None for v in syn.form.versions
     )
 
 
@@ -187,6 +216,14 @@ def _version_function(
         args = ", ".join(f"{params[s['name']]}=slots[{string(s['name'])}]" for s in slots)
         body = Renderer(module, Access(params), code.step.step).body(program)
     doc = _evidence(code, workflow)
+    if code.draft and program is not None:
+        syn = code.step.synthesis
+        doc = (
+            f"DRAFT, not a replacement yet: reproduces {syn.heldout_coverage:.1%} of "
+            f"{syn.heldout_examples} distinct held-out inputs; {syn.misses} counterexamples to "
+            "review (its generated tests are marked xfail where it differs from the logs).\n\n"
+            + doc
+        )
     if n or len(code.step.synthesis.programs) > 1:
         doc += f"\n\nPrompt version {n + 1} of {len(code.step.synthesis.programs)}."
     if version.template is not None:

@@ -33,7 +33,12 @@ from solidify.assess.synthesis.program import (
 from solidify.assess.synthesis.route import Route, answer
 from solidify.assess.synthesis.search import output_key
 from solidify.errors import OutputError
-from solidify.migrate.adapters import is_prompt_step, prompt_function, reserve_runtime_names
+from solidify.migrate.adapters import (
+    is_prompt_step,
+    prompt_expectation,
+    prompt_function,
+    reserve_runtime_names,
+)
 from solidify.migrate.literals import Names, comment, docstring, literal, string
 from solidify.migrate.render import HELPERS, Access, Module, Renderer
 
@@ -78,6 +83,8 @@ class StepCode:
         the input handed back to the model ("handed_back"), or a known counterexample."""
         if self.llm_code is not None:
             return "same"
+        if self.program is not None and is_prompt_step(self.step.synthesis):
+            return prompt_expectation(self.step.synthesis, x, y)
         if self.route is not None:
             ok, got = answer(self.route, x)
             if not ok:

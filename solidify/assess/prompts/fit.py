@@ -212,6 +212,9 @@ def _fit_form(
         and len({output_key(r.baseline_output) for r in results}) == 1,
         label_recall=_merged_recall([r.label_recall for r in results]),
         counterexamples=results[main].counterexamples,
+        # A route is learned on one version's slots, not on the messages as logged: the
+        # adapters cannot hand part of a prompt-form step back to the model yet.
+        route=None,
     )
     out = PromptSynthesis(
         **carried,
