@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any
 
 from solidify.assess.prompts.fit import PromptSynthesis
-from solidify.assess.prompts.form import Version
+from solidify.assess.prompts.form import UNREADABLE, Version
 from solidify.assess.prompts.runtime import parse_output, prompt_slots
 from solidify.assess.synthesis.program import apply
 from solidify.assess.synthesis.search import output_key
@@ -45,7 +45,7 @@ def prompt_expectation(syn: Any, x: Any, y: Any) -> str:
     template, or its version has no program), or a known counterexample ("differs")."""
     try:
         read = syn.form.read(x, y)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
+    except UNREADABLE:
         read = None
     if read is None:
         # The adapter hands back inputs that fit no template; an answer outside the

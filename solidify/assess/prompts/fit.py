@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from solidify.assess.prompts.form import PromptForm, learn_form, worth_a_look
+from solidify.assess.prompts.form import UNREADABLE, PromptForm, learn_form, worth_a_look
 from solidify.assess.synthesis.engine import (
     MIN_HELDOUT,
     MIN_TRAIN,
@@ -29,7 +29,6 @@ from solidify.assess.synthesis.program import Node, describe, to_dict
 from solidify.assess.synthesis.search import output_key
 
 _SORTED = orjson.OPT_SORT_KEYS
-_UNREADABLE = (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
 
 
 @dataclass
@@ -81,7 +80,7 @@ def _read(
     try:
         read = form.read(x, y, text)
         return None if read is None else (read[0], (_dump(read[1]), _dump(read[2])))
-    except _UNREADABLE:  # e.g. text that is not valid Unicode
+    except UNREADABLE:  # e.g. text that is not valid Unicode
         return None
 
 
@@ -110,7 +109,7 @@ def fit(
     train = [(orjson.loads(i), orjson.loads(o)) for i, o in train_text]
     try:
         form = learn_form([x for x, _ in train], [y for _, y in train], _logged(prompts))
-    except _UNREADABLE as exc:  # a shape nobody foresaw: searched as logged, and said so
+    except UNREADABLE as exc:  # a shape nobody foresaw: searched as logged, and said so
         found = fit_and_measure(train_text, held_text, time_limit=time_limit, started=started,
                                failed=failed, routes=routes)  # fmt: skip
         found.note = "; ".join(filter(None, [f"prompt not decomposed ({exc!r:.80})", found.note]))

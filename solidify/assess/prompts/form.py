@@ -27,7 +27,8 @@ from solidify.assess.prompts.template import Template, infer
 
 MAX_VERSIONS = 4
 MIN_VERSION_SHARE = 0.1
-_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
+# What reading a logged example may raise when it is not what the form expects.
+UNREADABLE = (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
 
 
 @dataclass
@@ -71,7 +72,7 @@ class PromptForm:
             if version.output is not None:
                 try:
                     value = parse_output(y, version.output)
-                except _ERRORS:
+                except UNREADABLE:
                     return None
             return n, slots, value
         return None
@@ -80,7 +81,7 @@ class PromptForm:
 def prompt_text(x: Any) -> str | None:
     try:
         return _prompt_text(x)
-    except _ERRORS:
+    except UNREADABLE:
         return None
 
 
