@@ -407,3 +407,15 @@ def test_a_pattern_and_a_table_route_and_render(tmp_path: Path, runner) -> None:
         step = "s" if "body" in handed_back else "region"
         with pytest.raises(LookupError):
             module.STEPS[step](handed_back)
+
+
+def test_a_rules_route_hands_back_inputs_that_lack_its_field() -> None:
+    from solidify.assess.synthesis.program import Cond, Get, Rules
+    from solidify.assess.synthesis.route import Route, answer
+
+    route = Route("rules", Rules(((Cond("equals", Get(("tier",)), '"gold"'), "priority"),), None))
+    assert answer(route, {"tier": "gold"}) == (True, "priority")
+    assert answer(route, {"tier": "silver"}) == (False, None)
+    # The rendered route raises KeyError (a LookupError) here: the model answers.
+    assert answer(route, {"message": "no tier"}) == (False, None)
+    assert answer(route, "") == (False, None)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from solidify.assess.synthesis.program import (
+    Fail,
     Lookup,
     Node,
     Rules,
@@ -72,9 +73,14 @@ class Route:
 def answer(route: Route, x: Any) -> tuple[bool, Any]:
     """(True, output) where the route answers, (False, None) where it hands x back."""
     if route.kind == "rules" and isinstance(route.node, Rules):
-        for cond, value in route.node.rules:
-            if holds(cond, x):
-                return True, value
+        try:
+            for cond, value in route.node.rules:
+                if holds(cond, x):
+                    return True, value
+        except Fail:
+            # A field the input lacks: the rendered route raises KeyError (a LookupError)
+            # there, which hands the input to the model too.
+            pass
         return False, None
     ok, got = apply(route.node, x)
     if not ok or (route.kind == "pattern" and got is None):
