@@ -226,15 +226,17 @@ def run_assessment(
     config_path: str | None,
     workflows: tuple[str, ...],
     steps: tuple[str, ...] = (),
+    known: Any = None,
 ):
     """Read logs and assess them, with progress on stderr when it is a terminal.
-    Returns (step table, assessment, config)."""
+    Returns (step table, assessment, config). `known`: programs kept in the history
+    (solidify.assess.kept), re-checked before searching."""
     from solidify.assess.sharedread import discard_started, prefetch
 
     # A large log starts being read in worker processes while pandas and the rest load.
     prefetch(logs)
     try:
-        return _assessed(logs, strict, config_path, workflows, steps)
+        return _assessed(logs, strict, config_path, workflows, steps, known)
     finally:
         discard_started()  # a reading never picked up (the command failed first)
 
@@ -245,6 +247,7 @@ def _assessed(
     config_path: str | None,
     workflows: tuple[str, ...],
     steps: tuple[str, ...],
+    known: Any = None,
 ):
     from solidify.assess.config import load_config
 
@@ -258,7 +261,8 @@ def _assessed(
         if show:
             click.echo(f"\r\033[Kfinding code for {label}", nl=False, err=True)
 
-    assessment = run(result.table, config, workflows=workflows, steps=steps, progress=progress)
+    assessment = run(result.table, config, workflows=workflows, steps=steps, progress=progress,
+                     known=known)  # fmt: skip
     if show:
         click.echo("\r\033[K", nl=False, err=True)
     for warning in assessment.warnings:
@@ -281,6 +285,12 @@ def _assessed(
 @click.option("--record", is_flag=True, help="Append this assessment to the history database.")
 @click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
 @click.option(
+    "--fresh",
+    is_flag=True,
+    help="Search every step afresh instead of first re-checking the program the history "
+    "database kept for it.",
+)
+@click.option(
     "--fail-under-stage",
     type=click.IntRange(1, 4),
     help="Exit 1 when a workflow is below this maturity stage (for CI).",
@@ -301,6 +311,7 @@ def assess(
     by: str | None,
     record: bool,
     db: str | None,
+    fresh: bool,
     fail_under_stage: int | None,
     fail_over_replaceable: float | None,
 ) -> None:
@@ -311,7 +322,12 @@ def assess(
     downgrade, harden or keep. Each workflow gets its maturity stage and the next
     steps to climb.
     """
-    table, assessment, config = run_assessment(logs, strict, config_path, workflows, steps)
+    from solidify.assess import kept
+
+    # A program kept by an earlier `--record` is re-checked first and reused if it holds.
+    known = {} if fresh else kept.load(db)
+    table, assessment, config = run_assessment(logs, strict, config_path, workflows, steps,
+                                               known)  # fmt: skip
     from solidify.reports import tables, text
 
     periods = []

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 
 import numpy as np
@@ -26,6 +26,7 @@ from solidify.assess.synthesis.engine import (
     sample_indices,
 )
 from solidify.assess.synthesis.job import Job
+from solidify.assess.synthesis.reuse import Kept
 
 AI_KINDS = ("llm", "agent")
 LIGHT_EXAMPLES = 300
@@ -42,10 +43,12 @@ def assess(
     steps: Sequence[str] = (),
     progress: Progress | None = None,
     workers: int | None = None,
+    known: Mapping[tuple[str, str], tuple[Kept, ...]] | None = None,
 ) -> Assessment:
     """Assess every workflow in the step table. `workflows` and `steps` are glob patterns;
     `workers` is the number of processes for the searches, 1 for this one alone
-    (default: one per core on a large log)."""
+    (default: one per core on a large log); `known`: programs kept from earlier
+    assessments per (workflow, step) (solidify.assess.kept), re-checked first."""
     config = config or Config()
     if workflows:
         names = pd.Series(as_strings(table["workflow"]), index=table.index)
@@ -55,7 +58,7 @@ def assess(
     table = mark_rollups(table)
     inputs, outputs = Texts.of(table, "input"), Texts.of(table, "output")
     return _assess(table, config, inputs, outputs, steps=steps, progress=progress,
-                   workers=workers)  # fmt: skip
+                   workers=workers, known=known or {})  # fmt: skip
 
 
 def _assess(
@@ -67,8 +70,9 @@ def _assess(
     steps: Sequence[str],
     progress: Progress | None,
     workers: int | None,
+    known: Mapping[tuple[str, str], tuple[Kept, ...]],
 ) -> Assessment:
-    plan = SearchPlan.of(table, inputs, outputs)
+    plan = replace(SearchPlan.of(table, inputs, outputs), known=known)
     pricer = Pricer(overrides=config.prices)
 
     def report(key: tuple[str, str]) -> None:
@@ -84,7 +88,7 @@ def _assess(
             searches.cancel()
             inputs, outputs = Texts.encode(table["input"]), Texts.encode(table["output"])
             return _assess(table, config, inputs, outputs, steps=steps, progress=progress,
-                           workers=workers)  # fmt: skip
+                           workers=workers, known=known)  # fmt: skip
         cost = pricer.price(table)
         failed_cost = (
             cost.where((table["status"] != "ok") & ~table["rollup"], 0.0)
@@ -202,6 +206,7 @@ class SearchPlan:
     outputs: Texts
     prompts: pd.Series | None = None  # `extra` of records naming their prompt (else None)
     failed: dict[tuple[str, str], list[tuple[str, str | None]]] | None = None  # (input, error)
+    known: Mapping[tuple[str, str], tuple[Kept, ...]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, table: pd.DataFrame, inputs: Texts, outputs: Texts) -> SearchPlan:
@@ -254,7 +259,7 @@ class SearchPlan:
         prompts = None if self.prompts is None else list(self.prompts.iloc[rows[train]])
         failed = tuple((self.failed or {}).get(key, ()))
         return Job(texts(train), texts(held), TIME_LIMIT if ran_on_ai else LIGHT_SECONDS, prompts,
-                   failed, routes=ran_on_ai)  # fmt: skip
+                   failed, routes=ran_on_ai, known=self.known.get(key, ()))  # fmt: skip
 
     def search(self, key: tuple[str, str]) -> Synthesis:
         return self.job(key).run()

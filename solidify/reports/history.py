@@ -18,8 +18,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from solidify.assess.history_path import default_path, resolve
 from solidify.assess.model import Assessment
+from solidify.assess.synthesis import stored
 from solidify.errors import InputError, OutputError
+
+__all__ = ["connect", "default_path", "load", "load_if_any", "record", "resolve"]
 
 BUSY_TIMEOUT_S = 60.0
 
@@ -44,20 +48,23 @@ MIGRATIONS = [
     """,
     # 2: where the assessed logs came from, for people reading the history later.
     "ALTER TABLE snapshots ADD COLUMN sources TEXT NOT NULL DEFAULT '[]';",
+    # 3: the program found per step and input shape, re-checked first by the next
+    # assessment (solidify.assess.kept reads them; synthesis/stored.py is the JSON form).
+    """
+    CREATE TABLE programs (
+        workflow TEXT NOT NULL,
+        step TEXT NOT NULL,
+        input_shape TEXT NOT NULL,
+        program TEXT NOT NULL,
+        strategy TEXT NOT NULL,
+        train_coverage REAL NOT NULL,
+        coverage REAL NOT NULL,
+        found_at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (workflow, step, input_shape)
+    );
+    """,
 ]
-
-
-def default_path() -> Path:
-    home = os.environ.get("SOLIDIFY_HOME")
-    if home:
-        return Path(home) / "history.db"
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("solidify", appauthor=False)) / "history.db"
-
-
-def resolve(db: str | os.PathLike[str] | None) -> Path:
-    return Path(db) if db else default_path()
 
 
 def connect(path: Path, *, create: bool) -> sqlite3.Connection:
@@ -120,6 +127,7 @@ def record(
             json.dumps(w.steps_by_recommendation, sort_keys=True),
             json.dumps(w.to_dict(), default=str), json.dumps(sources or []),
         ))  # fmt: skip
+    programs = kept_rows(assessment, when)
     with closing(connect(path, create=True)) as conn:
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -129,11 +137,33 @@ def record(
                 " steps_by_recommendation, detail, sources) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
+            # The latest program per step and input shape; found_at stays that of its find.
+            conn.executemany(
+                "INSERT OR REPLACE INTO programs (workflow, step, input_shape, program, strategy,"
+                " train_coverage, coverage, found_at, recorded_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                programs,
+            )
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK")
             raise OutputError(f"{path}: cannot record the assessment: {exc}") from None
     return len(rows)
+
+
+def kept_rows(assessment: Assessment, when: str) -> list[tuple[Any, ...]]:
+    """The programs to keep: each step's, when it reproduces enough to be reused."""
+    from solidify.assess.synthesis.program import strategy
+
+    rows = []
+    for w in assessment.workflows:
+        for s in w.steps:
+            for kept in s.synthesis.keepable() if s.synthesis is not None else ():
+                rows.append((
+                    w.workflow, s.step, kept.input_shape, stored.dumps(kept.program),
+                    strategy(kept.program), kept.train_coverage, kept.coverage,
+                    kept.found_at or when, when,
+                ))  # fmt: skip
+    return rows
 
 
 def load(

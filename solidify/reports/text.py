@@ -70,6 +70,12 @@ def _workflow(w: WorkflowAssessment, steps: list[StepAssessment]) -> str:
     if any(s.rollup for s in steps):
         lines.append(click.style("  roll-up: the step reports the usage of the calls under it; "
                                  "its cost is counted once, on them", dim=True))  # fmt: skip
+    reused = sorted((s.synthesis.found_at or "")[:10] for s in steps
+                    if s.synthesis is not None and s.synthesis.reused)  # fmt: skip
+    if reused:
+        since = f" (found {reused[0]})" if reused[0] == reused[-1] else ""
+        lines.append(click.style(f"  {len(reused)} step(s) reuse the program kept in the history"
+                                 f"{since}: it still holds, so no search", dim=True))  # fmt: skip
     if m.next_steps:
         lines.append("")
         lines.append(

@@ -26,6 +26,7 @@ from solidify.assess.synthesis.engine import (
     wilson_lower,
 )
 from solidify.assess.synthesis.program import Node, describe, to_dict
+from solidify.assess.synthesis.reuse import Kept
 from solidify.assess.synthesis.search import output_key
 
 _SORTED = orjson.OPT_SORT_KEYS
@@ -39,6 +40,10 @@ class PromptSynthesis(Synthesis):
     decompose_seconds: float = 0.0  # learning the form and reading every example with it
     programs: list[Node | None] = field(default_factory=list)  # one per version
     version_results: list[dict[str, Any]] = field(default_factory=list)
+    kept: list[Kept] = field(default_factory=list)  # each version's program, on its slots
+
+    def keepable(self) -> list[Kept]:
+        return self.kept
 
     @property
     def description(self) -> str:
@@ -93,6 +98,7 @@ def fit(
     prompts: list[str | None] | None = None,
     failed: Sequence[tuple[str, str | None]] = (),
     routes: bool = True,
+    known: Sequence[Kept] = (),
 ) -> Synthesis:
     """`fit_and_measure`, on slot records and answer values when the step is prompt-form.
     `prompts`: each training record's `extra` JSON text, where the trace named its prompt
@@ -100,25 +106,25 @@ def fit(
     started = time.perf_counter() if started is None else started
     if len(train_text) < MIN_TRAIN or len(held_text) < MIN_HELDOUT:
         return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started,
-                               failed=failed, routes=routes)  # fmt: skip
+                               failed=failed, routes=routes, known=known)  # fmt: skip
     began = time.perf_counter()
     head = [(orjson.loads(i), orjson.loads(o)) for i, o in train_text[:20]]
     if not worth_a_look([x for x, _ in head], [y for _, y in head]):
         return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started,
-                               failed=failed, routes=routes)  # fmt: skip
+                               failed=failed, routes=routes, known=known)  # fmt: skip
     train = [(orjson.loads(i), orjson.loads(o)) for i, o in train_text]
     try:
         form = learn_form([x for x, _ in train], [y for _, y in train], _logged(prompts))
     except UNREADABLE as exc:  # a shape nobody foresaw: searched as logged, and said so
         found = fit_and_measure(train_text, held_text, time_limit=time_limit, started=started,
-                               failed=failed, routes=routes)  # fmt: skip
+                               failed=failed, routes=routes, known=known)  # fmt: skip
         found.note = "; ".join(filter(None, [f"prompt not decomposed ({exc!r:.80})", found.note]))
         return found
     if form is None:
         return fit_and_measure(train_text, held_text, time_limit=time_limit, started=started,
-                               failed=failed, routes=routes)  # fmt: skip
+                               failed=failed, routes=routes, known=known)  # fmt: skip
     return _fit_form(form, train, held_text, time_limit=time_limit, started=started, began=began,
-                     routes=routes)  # fmt: skip
+                     routes=routes, known=known)  # fmt: skip
 
 
 def _logged(prompts: list[str | None] | None) -> list[dict[str, Any]] | None:
@@ -159,6 +165,7 @@ def _fit_form(
     started: float,
     began: float,
     routes: bool = True,
+    known: Sequence[Kept] = (),
 ) -> PromptSynthesis:
     n = len(form.versions)
     train_by: list[list[tuple[str, str]]] = [[] for _ in range(n)]
@@ -183,7 +190,7 @@ def _fit_form(
             read_inputs.add(i)
     decomposed = time.perf_counter() - began
     results = [
-        fit_and_measure(t, h, time_limit=time_limit / n, routes=routes)
+        fit_and_measure(t, h, time_limit=time_limit / n, routes=routes, known=known)
         for t, h in zip(train_by, held_by, strict=True)
     ]
     # Held-out trials are distinct inputs (the engine collapses repeats per version); a
@@ -226,9 +233,12 @@ def _fit_form(
                 "heldout_examples": r.heldout_examples,
                 "coverage": round(r.heldout_coverage, 4),
                 "note": r.note,
+                "input_shape": r.input_shape,
+                "reused": r.reused,
             }
             for r in results
         ],
+        kept=[k for r in results for k in r.keepable()],
     )
     notes = list(form.notes)
     if n > 1:

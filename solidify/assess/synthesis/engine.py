@@ -30,9 +30,18 @@ import orjson
 import pandas as pd
 
 from solidify.assess.metrics import Texts
-from solidify.assess.synthesis.program import Const, Node, apply, describe, strategy, to_dict
+from solidify.assess.synthesis.program import Const, Node, apply, describe, size, strategy, to_dict
+from solidify.assess.synthesis.reuse import Kept, input_shape, matching
 from solidify.assess.synthesis.route import RouteResult, find_and_measure
-from solidify.assess.synthesis.search import MAX_LABELS, Deadline, output_key, solve
+from solidify.assess.synthesis.search import (
+    MAX_LABELS,
+    Best,
+    Deadline,
+    count_correct,
+    expectations,
+    output_key,
+    solve,
+)
 
 MAX_EXAMPLES = 1000
 TIME_LIMIT = 2.0
@@ -69,6 +78,9 @@ class Synthesis:
     # The step's failed executions, next to the program: what the model failed on and
     # whether the program answers those inputs.
     failures: dict[str, Any] | None = None
+    input_shape: str | None = None  # the type and keys of the inputs searched on
+    reused: bool = False  # the program was kept from an earlier assessment and still holds
+    found_at: str | None = None  # when a reused program was found
 
     @property
     def constant(self) -> bool:
@@ -115,7 +127,19 @@ class Synthesis:
             },
             "route": self.route.to_dict() if self.route is not None else None,
             "failures": self.failures,
+            "input_shape": self.input_shape,
+            "reused": self.reused,
+            "found_at": self.found_at,
         }
+
+    def keepable(self) -> list[Kept]:
+        """What the history keeps of this result for the next assessment: the program,
+        when it reproduces enough to be reused (found_at None: found now)."""
+        if self.program is None or self.input_shape is None:
+            return []
+        kept = Kept(self.program, self.input_shape, self.train_coverage, self.heldout_coverage,
+                    self.found_at if self.reused else None)  # fmt: skip
+        return [kept] if kept.holds(self.train_coverage, self.heldout_coverage) else []
 
 
 def wilson_lower(successes: int, total: int, z: float = 1.96) -> float:
@@ -214,9 +238,11 @@ def fit_and_measure(
     started: float | None = None,
     failed: Sequence[tuple[str, str | None]] = (),
     routes: bool = True,
+    known: Sequence[Kept] = (),
 ) -> Synthesis:
     """Search on the training pairs, measure on the held-out pairs (JSON text). `failed`
-    are the inputs (JSON text) and error messages of the step's failed executions."""
+    are the inputs (JSON text) and error messages of the step's failed executions;
+    `known`, programs found earlier for the step, tried first (synthesis/reuse.py)."""
     started = time.perf_counter() if started is None else started
     result = Synthesis(
         program=None, train_examples=len(train_text), heldout_examples=len(held_text)
@@ -238,7 +264,10 @@ def fit_and_measure(
     xs = [x for x, _ in train]
     ys = [y for _, y in train]
     deadline = Deadline(time_limit)
-    best = solve(xs, ys, deadline)
+    result.input_shape = input_shape(xs)
+    best = _reused(result, matching(known, result.input_shape), xs, ys, held)
+    if best is None:
+        best = solve(xs, ys, deadline)
     _baseline(result, ys, held, {o for _, o in train_text} | {o for _, o in held_text})
     result.seconds = time.perf_counter() - started
     if best.node is None:
@@ -252,9 +281,7 @@ def fit_and_measure(
     labels = _labels(ys)
     for x, outs in held:
         y = outs[0]
-        ok, got = apply(best.node, x)
-        # An input logged with different outputs is a miss: no program can be right on it.
-        right = len(outs) == 1 and ok and output_key(got) == output_key(y)
+        right, ok, got = _reproduces(best.node, x, outs)
         if labels is not None:
             label = _label_name(y)
             support[label] += 1
@@ -279,6 +306,29 @@ def fit_and_measure(
     result.note = _note(result, train_text)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _reproduces(node: Node, x: Any, outs: list[Any]) -> tuple[bool, bool, Any]:
+    """(right, applies, output) of a program on one held-out trial."""
+    ok, got = apply(node, x)
+    # An input logged with different outputs is a miss: no program can be right on it.
+    return len(outs) == 1 and ok and output_key(got) == output_key(outs[0]), ok, got
+
+
+def _reused(
+    result: Synthesis, known: Sequence[Kept], xs: list[Any], ys: list[Any], held
+) -> Best | None:
+    """The first kept program that still holds on this sample, as the search's answer."""
+    if not known:
+        return None
+    expected = expectations(ys, [output_key(y) for y in ys])
+    for kept in known:
+        correct = count_correct(kept.program, xs, expected)
+        hits = sum(_reproduces(kept.program, x, outs)[0] for x, outs in held)
+        if kept.holds(correct / len(xs), hits / len(held)):
+            result.reused, result.found_at = True, kept.found_at
+            return Best(kept.program, correct, size(kept.program))
+    return None
 
 
 def failures(program: Node, failed: Sequence[tuple[str, str | None]]) -> dict[str, Any]:
