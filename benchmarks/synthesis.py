@@ -140,6 +140,50 @@ def _country(rng):
     return {"country": written, "n": rng.randint(1, 9)}, COUNTRIES[name]
 
 
+def _contact(rng):
+    first, last = _name(rng)
+    x: dict[str, Any] = {"name": f"{first} {last}", "id": rng.randint(1, 9999)}
+    if rng.random() < 0.5:
+        x["email"] = f"{first.lower()}@{last.lower()}.org"
+    y = {"customer": x["name"], "id": x["id"]}
+    if "email" in x:
+        y["email"] = x["email"]  # the key only when the input has the field
+    return x, y
+
+
+def _note(rng):
+    x = {"id": rng.randint(1, 9999), "note": rng.choice([None, None, _title(rng)])}
+    y = {"id": x["id"]}
+    if x["note"] is not None:
+        y["note"] = x["note"]  # the key only when the value is not null
+    return x, y
+
+
+def _po(rng):
+    po = f"PO-{rng.randint(10000, 99999)}" if rng.random() < 0.6 else None
+    text = f"{_title(rng)} {po} {_title(rng)}" if po else _title(rng)
+    y = {"chars": len(text)}
+    if po:
+        y["po"] = po  # a computed value, written only when one is found
+    return {"text": text}, y
+
+
+def _optional_discounts(rng):
+    lines = []
+    for _ in range(rng.randint(1, 4)):
+        line: dict[str, Any] = {"sku": rng.choice(WORDS), "qty": rng.randint(1, 9)}
+        if rng.random() < 0.4:
+            line["discount"] = rng.choice([5, 10, 15])
+        lines.append(line)
+    out = []
+    for line in lines:
+        item = {"sku": line["sku"].upper(), "qty": line["qty"]}
+        if "discount" in line:
+            item["discount"] = line["discount"]
+        out.append(item)
+    return {"lines": lines}, out
+
+
 TASKS: dict[str, Task] = {
     # text
     "initials with dots": _initials,
@@ -245,6 +289,11 @@ TASKS: dict[str, Task] = {
     "ledger entry": lambda r: (
         lambda n, a: ({"n": n, "amount": a}, {"ref": f"INV-{n:05d}", "total": f"{a:,.2f}"})
     )(r.randint(1, 99999), round(r.uniform(1, 9e4), 2)),
+    # objects with optional keys
+    "email only when given": _contact,
+    "note only when not null": _note,
+    "PO number only when found": _po,
+    "lines with optional discount": _optional_discounts,
 }
 FREE_TEXT = "free-text reply (never found)"
 

@@ -153,7 +153,7 @@ lists_of_records = st.just(Get(("r",)))
 
 def extra_programs() -> dict[type, st.SearchStrategy]:
     """Strategies for the node types of ops.py."""
-    from solidify.assess.synthesis import ops
+    from solidify.assess.synthesis import objects, ops
 
     return {
         ops.Format: st.builds(
@@ -194,7 +194,34 @@ def extra_programs() -> dict[type, st.SearchStrategy]:
             st.sampled_from(ops.WRITE_DATES), st.integers(-40, 40),
         ),
         ops.IfElse: st.builds(ops.IfElse, conds, leaves, st.one_of(leaves, convert(gets))),
+        objects.OptionalObject: optional_objects(),
     }  # fmt: skip
+
+
+def optional_objects() -> st.SearchStrategy:
+    """Objects with optional keys, written at the top (statements) and nested in a field
+    (one expression); presence by a field of the input or of a record, or by the value."""
+    from solidify.assess.synthesis import objects
+
+    presence = st.one_of(
+        st.none(),
+        st.builds(objects.Has, st.sampled_from([Get(()), Get(("r", 0)), Get(("t",))]),
+                  st.sampled_from(["a", "k", "v", "zz", "b"]), st.booleans()),
+    )  # fmt: skip
+    keys = st.sampled_from(["x", "y z", 'q"', "o"])
+    values = st.one_of(leaves, convert(gets), st.sampled_from([Get(("r", 0, "k")), Get(("zz",))]))
+
+    def build(inner: st.SearchStrategy) -> st.SearchStrategy:
+        return st.builds(
+            objects.OptionalObject,
+            st.lists(st.tuples(keys, st.one_of(values, inner)), max_size=2).map(
+                lambda f: tuple(dict(f).items())
+            ),
+            st.lists(st.tuples(keys, st.one_of(values, inner), presence), min_size=1,
+                     max_size=3).map(lambda f: tuple({k: (k, v, p) for k, v, p in f}.values())),
+        )  # fmt: skip
+
+    return build(build(st.nothing()))
 
 
 def all_programs() -> dict[type, st.SearchStrategy]:

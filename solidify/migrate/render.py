@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from solidify.assess.synthesis.helpers import HELPERS
-from solidify.assess.synthesis.program import Cond, Node, Object, Rules, render, render_cond
+from solidify.assess.synthesis.program import (
+    REGISTRY,
+    Cond,
+    Node,
+    Object,
+    Rules,
+    render,
+    render_cond,
+)
 from solidify.migrate.literals import Names, fstring_text, literal, raw_pattern, string
 
 __all__ = ["HELPERS", "Access", "Module", "Renderer"]
@@ -101,6 +109,9 @@ class Renderer:
 
     def body(self, node: Node) -> list[str]:
         """Statements (without indentation) that return the step's output."""
+        statements = REGISTRY[type(node)].body
+        if statements is not None:
+            return statements(node, self)
         if isinstance(node, Rules):
             lines = []
             for i, (cond, value) in enumerate(node.rules):

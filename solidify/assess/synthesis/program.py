@@ -210,6 +210,8 @@ class Kind:
     describe(node, d, root)    plain words (`d` describes a sub-node)
     strategy(node)             the short name of how it works (CONTRACT §2 `replacement.strategy`)
     render(node, r, root)      the Python expression a person would write (`r`: the code generator)
+    body(node, r)              optional: the statements of a function that returns it, where a
+                               person writes statements rather than one expression
     """
 
     evaluate: Callable[[Any, Any], Any]
@@ -217,6 +219,7 @@ class Kind:
     describe: Callable[[Any, Callable[[Any], str], str], str]
     strategy: Callable[[Any], str]
     render: Callable[[Any, Renders, str | None], str]
+    body: Callable[[Any, Any], list[str]] | None = None
 
 
 REGISTRY: dict[type, Kind] = {}
@@ -652,4 +655,4 @@ def _plain(value: Any) -> Any:
 
 # New operations register themselves on import; importing them here makes the registry
 # complete wherever programs are used.
-from solidify.assess.synthesis import ops  # noqa: E402, F401
+from solidify.assess.synthesis import objects, ops  # noqa: E402, F401

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from solidify.assess.synthesis import compose, regex
+from solidify.assess.synthesis import compose, objects, regex
 from solidify.assess.synthesis.equality import output_key
 from solidify.assess.synthesis.ops import (
     NUMBER_SPECS,
@@ -242,9 +242,9 @@ def solve(xs: Sequence[Any], ys: Sequence[Any], deadline: Deadline, depth: int =
         for node in compose.to_dict_candidates(cols, ys):
             if offer(node):
                 return best
-        node = _solve_object(xs, ys, deadline, depth)
-        if node is not None and offer(node):
-            return best
+        for node in _object_candidates(xs, ys, deadline, depth):
+            if offer(node):
+                return best
     if main_kind == "list" and main_count >= 0.9 * n and depth < MAX_DEPTH:
         for node in _list_candidates(xs, ys, cols, deadline, depth):
             if offer(node):
@@ -322,21 +322,45 @@ def _kind(y: Any) -> str:
 # ------------------------------------------------------------------ objects and lists
 
 
-def _solve_object(xs, ys, deadline: Deadline, depth: int) -> Node | None:
-    shapes = Counter(tuple(sorted(y)) for y in ys if isinstance(y, dict))
-    fields, _ = shapes.most_common(1)[0]
-    if not fields:
-        return None
-    nodes = []
-    for name in fields:
-        sub = [
-            (x, y[name]) for x, y in zip(xs, ys, strict=True) if isinstance(y, dict) and name in y
-        ]
-        found = solve([x for x, _ in sub], [y for _, y in sub], deadline, depth + 1)
-        if found.node is None:
-            return None
-        nodes.append((name, found.node))
-    return Object(tuple(nodes))
+MIN_OPTIONAL = 2  # examples a key must appear in to be written at all
+MAX_KEYS = 40  # more distinct keys than this: keys are data, not a record's fields
+
+
+def _object_candidates(xs, ys, deadline: Deadline, depth: int) -> Iterator[Node]:
+    """One program per key of the most common set of keys (every key always written);
+    and when the keys vary, every key's program with the condition under which it is
+    written (objects.OptionalObject)."""
+    dicts = [y for y in ys if isinstance(y, dict)]
+    shapes = Counter(tuple(sorted(y)) for y in dicts)
+    common, _ = shapes.most_common(1)[0]
+    counts = Counter(k for y in dicts for k in y)
+    varies = len(shapes) > 1 and len(counts) <= MAX_KEYS
+    keys = [k for k in sorted(counts) if counts[k] >= MIN_OPTIONAL] if varies else list(common)
+    if not keys:
+        return
+    programs: dict[str, Node | None] = {}
+    for name in keys:
+        sub = [(x, y[name]) for x, y in zip(xs, ys, strict=True)
+               if isinstance(y, dict) and name in y]  # fmt: skip
+        programs[name] = solve([x for x, _ in sub], [y for _, y in sub], deadline, depth + 1).node
+    if common and all(programs.get(name) is not None for name in common):
+        yield Object(tuple((name, programs[name]) for name in common))
+    if not varies or deadline.passed():
+        return
+    required, optional = [], []
+    paths = objects.containers(xs)
+    for name in keys:
+        node = programs[name]
+        if node is None:
+            continue
+        if counts[name] == len(dicts):
+            required.append((name, node))
+            continue
+        present = [isinstance(y, dict) and name in y for y in ys]
+        test, _ = objects.learn_presence(xs, present, node, paths)
+        optional.append((name, node, test))
+    if optional:
+        yield objects.OptionalObject(tuple(required), tuple(optional))
 
 
 def _list_candidates(xs, ys, cols: Columns, deadline: Deadline, depth: int) -> Iterator[Node]:
