@@ -9,7 +9,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import write_jsonl
 
 from solidify.assess import kept
 from solidify.assess.synthesis import stored
@@ -17,6 +16,7 @@ from solidify.assess.synthesis.engine import fit_and_measure, split
 from solidify.assess.synthesis.program import Arith, Const, Get, Round
 from solidify.assess.synthesis.reuse import Kept, input_shape
 from solidify.cli import cli
+from tests.conftest import write_jsonl
 
 
 def pairs(rate: float, n: int = 300) -> list[tuple[str, str]]:
@@ -152,3 +152,20 @@ def test_a_stored_program_that_does_not_read_back_is_skipped(tmp_path: Path, run
         conn.execute("UPDATE programs SET program = ?", (program,))
     assert kept.load(db) == {}
     assert not _vat(runner, [log], env)["reused"]
+
+
+def test_a_prompt_form_step_keeps_and_reuses_its_program_on_the_slots() -> None:
+    from solidify.assess.prompts.fit import PromptSynthesis, fit
+    from tests.test_prompts import step_pairs
+
+    train, held = split(step_pairs(200))
+    first = fit(train, held)
+    assert isinstance(first, PromptSynthesis) and not first.reused
+    (kept_program,) = first.keepable()
+    # the shape is the slots', not the chat messages'
+    assert kept_program.input_shape == "object{quantity:number,unit_price:number}"
+    train, held = split(step_pairs(200, seed=2))  # next week's executions
+    again = fit(train, held, known=[kept_program])
+    assert again.reused and again.heldout_coverage == 1.0
+    assert again.to_dict()["prompt"]["versions"][0]["reused"] is True
+    assert again.program == first.program

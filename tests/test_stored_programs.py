@@ -6,11 +6,11 @@ import json
 
 import pytest
 from hypothesis import given
-from test_program_agreement import SETTINGS, all_programs, inputs
 
 from solidify.assess.synthesis import stored
 from solidify.assess.synthesis.program import REGISTRY, Const, Get, Object, apply
 from solidify.assess.synthesis.search import output_key
+from tests.test_program_agreement import SETTINGS, all_programs, inputs
 
 
 def test_every_node_type_has_a_round_trip_strategy() -> None:
