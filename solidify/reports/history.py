@@ -23,7 +23,7 @@ from solidify.assess.model import Assessment
 from solidify.assess.synthesis import stored
 from solidify.errors import InputError, OutputError
 
-__all__ = ["connect", "default_path", "load", "load_if_any", "record", "resolve"]
+__all__ = ["connect", "default_path", "kept_rows", "load", "load_if_any", "record", "resolve"]
 
 BUSY_TIMEOUT_S = 60.0
 

@@ -351,9 +351,12 @@ def _object_candidates(xs, ys, deadline: Deadline, depth: int) -> Iterator[Node]
     paths = objects.containers(xs)
     for name in keys:
         node = programs[name]
+        always = counts[name] == len(dicts)
+        if node is None and always:
+            return  # a key every output has, and no program for it
         if node is None:
-            continue
-        if counts[name] == len(dicts):
+            continue  # the examples with this key stay misses
+        if always:
             required.append((name, node))
             continue
         present = [isinstance(y, dict) and name in y for y in ys]
