@@ -168,6 +168,14 @@ def _po(rng):
     return {"text": text}, y
 
 
+def _shipping(rng):
+    total = round(rng.uniform(5, 150), 2)
+    y = {"id": f"A{rng.randint(1000, 9999)}", "total": total}
+    if total < 50:
+        y["shipping"] = 4.9  # the key only under a threshold
+    return {"order": y["id"], "total": total}, y
+
+
 def _optional_discounts(rng):
     lines = []
     for _ in range(rng.randint(1, 4)):
@@ -294,6 +302,7 @@ TASKS: dict[str, Task] = {
     "note only when not null": _note,
     "PO number only when found": _po,
     "lines with optional discount": _optional_discounts,
+    "shipping fee only under 50": _shipping,
 }
 FREE_TEXT = "free-text reply (never found)"
 

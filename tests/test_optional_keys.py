@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from solidify.assess.synthesis.engine import synthesize
-from solidify.assess.synthesis.objects import Has, OptionalObject, learn_presence
-from solidify.assess.synthesis.program import Get, Object
+from solidify.assess.synthesis.objects import Has, OptionalObject, When, learn_presence
+from solidify.assess.synthesis.program import Cond, Get, Object
 from solidify.cli import cli
 from tests.conftest import record, write_jsonl
 from tests.test_migrate import run_pytest
@@ -55,6 +55,20 @@ def test_a_field_sometimes_missing_and_sometimes_null_is_tested_with_get() -> No
     assert found.heldout_coverage == 1.0
     assert _optional_of(found.program) == {"vat": Has(Get(()), "vat_id", given=True)}
     assert 'if data.get("vat_id") is not None:' in compile_program(found.program)[1]
+
+
+def test_a_key_written_under_a_condition_on_the_input() -> None:
+    def make(rng, i):
+        tier = rng.choice(["free", "pro", "team"])
+        return {"n": i, "tier": tier}, {"n": i} | ({"sla": "24h"} if tier == "pro" else {})
+
+    found = synthesize(pairs(make))
+    assert found.heldout_coverage == 1.0
+    (test,) = _optional_of(found.program).values()
+    assert isinstance(test, When) and test.cond == Cond("equals", Get(("tier",)), '"pro"')
+    assert (
+        'if data["tier"] == "pro":\n        out["sla"] = "24h"' in compile_program(found.program)[1]
+    )
 
 
 def test_the_same_keys_every_time_stay_a_plain_object() -> None:

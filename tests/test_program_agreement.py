@@ -200,13 +200,15 @@ def extra_programs() -> dict[type, st.SearchStrategy]:
 
 def optional_objects() -> st.SearchStrategy:
     """Objects with optional keys, written at the top (statements) and nested in a field
-    (one expression); presence by a field of the input or of a record, or by the value."""
+    (one expression); presence by a field of the input or of a record, by a condition on
+    the input, or by the value."""
     from solidify.assess.synthesis import objects
 
     presence = st.one_of(
         st.none(),
         st.builds(objects.Has, st.sampled_from([Get(()), Get(("r", 0)), Get(("t",))]),
                   st.sampled_from(["a", "k", "v", "zz", "b"]), st.booleans()),
+        st.builds(objects.When, conds),
     )  # fmt: skip
     keys = st.sampled_from(["x", "y z", 'q"', "o"])
     values = st.one_of(leaves, convert(gets), st.sampled_from([Get(("r", 0, "k")), Get(("zz",))]))

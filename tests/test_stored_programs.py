@@ -35,6 +35,16 @@ def test_stored_program_reads_back_as_the_same_tree(kind: type) -> None:
     check()
 
 
+def test_records_in_a_union_read_back_as_their_own_class() -> None:
+    from solidify.assess.synthesis.objects import Has, OptionalObject, When
+    from solidify.assess.synthesis.program import Cond
+
+    node = OptionalObject((), (("a", Get(("x",)), Has(Get(()), "x", True)),
+                               ("b", Get(("y",)), When(Cond("at_least", Get(("y",)), 3))),
+                               ("c", Get(("z",)), None)))  # fmt: skip
+    assert stored.loads(stored.dumps(node)) == node
+
+
 def test_a_constant_that_looks_like_a_node_stays_a_value() -> None:
     node = Object((("a", Const({"node": "Get", "path": ["x"]})), ("b", Get(("x", 0)))))
     back = stored.loads(stored.dumps(node))

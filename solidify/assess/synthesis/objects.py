@@ -20,7 +20,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from solidify.assess.synthesis.program import Fail, Get, Node, Renders, apply, register, run
+from solidify.assess.synthesis.program import (
+    Cond,
+    Const,
+    Fail,
+    Get,
+    Node,
+    Renders,
+    apply,
+    holds,
+    register,
+    run,
+)
 from solidify.assess.synthesis.program import size as size_of
 
 MAX_CONTAINERS = 40  # objects in the input whose keys may decide an output key
@@ -37,12 +48,24 @@ class Has:
 
 
 @dataclass(frozen=True)
+class When:
+    """Whether a condition on the input holds (a threshold, an equality, a word)."""
+
+    cond: Cond
+
+
+Presence = Has | When | None  # None: when the key's own value is not null
+
+
+@dataclass(frozen=True)
 class OptionalObject:
     fields: tuple[tuple[str, Node], ...]
-    optional: tuple[tuple[str, Node, Has | None], ...]  # None: when the value is not null
+    optional: tuple[tuple[str, Node, Has | When | None], ...]
 
 
-def has(test: Has, x: Any) -> bool:
+def has(test: Has | When, x: Any) -> bool:
+    if isinstance(test, When):
+        return holds(test.cond, x)
     # The very expressions the rendered code writes (`in` and `.get`).
     container = run(test.container, x)
     return container.get(test.key) is not None if test.given else test.key in container
@@ -60,19 +83,30 @@ def _evaluate(node: OptionalObject, x: Any) -> dict[str, Any]:
     return out
 
 
-def _test_text(test: Has | None, value: str, r: Renders, root: str | None) -> str:
+def _test_text(test: Presence, value: str, r: Renders, root: str | None) -> str:
     if test is None:
         return f"{value} is not None"
+    if isinstance(test, When):
+        return r.cond(test.cond, root)
     container = r.expr(test.container, root)
     if test.given:
         return f"{container}.get({r.string(test.key)}) is not None"
     return f"{r.string(test.key)} in {container}"
 
 
+def _fixed(sub: Node, test: Presence) -> bool:
+    """A constant written when it is not null: always, or never (no test to write)."""
+    return test is None and isinstance(sub, Const)
+
+
 def _render(node: OptionalObject, r: Renders, root: str | None) -> str:
     parts = [f"{r.string(k)}: {r.expr(v, root)}" for k, v in node.fields]
     for name, sub, test in node.optional:
         value = r.expr(sub, root)
+        if _fixed(sub, test):
+            if sub.value is not None:
+                parts.append(f"{r.string(name)}: {value}")
+            continue
         parts.append(f"**({{{r.string(name)}: {value}}} if "
                      f"{_test_text(test, value, r, root)} else {{}})")  # fmt: skip
     return "{" + ", ".join(parts) + "}"
@@ -86,6 +120,10 @@ def _body(node: OptionalObject, r: Any) -> list[str]:
     lines.append("}")
     for name, sub, test in node.optional:
         value = r.expr(sub)
+        if _fixed(sub, test):
+            if sub.value is not None:
+                lines.append(f"{out}[{r.string(name)}] = {value}")
+            continue
         if test is None and not isinstance(sub, Get):
             # A computed value is computed once, named after its key.
             local = r.loop_name(name)
@@ -102,6 +140,9 @@ def _describe(node: OptionalObject, d) -> str:
     for name, sub, test in node.optional:
         if test is None:
             when = "when not null"
+        elif isinstance(test, When):
+            cond = test.cond
+            when = f"when {d(cond.arg)} {cond.test.replace('_', ' ')} {cond.value}"
         else:
             has = f"when {d(test.container)} has {test.key}"
             when = f"{has}, not null" if test.given else has
@@ -142,12 +183,17 @@ def containers(xs: Sequence[Any], depth: int = 3) -> list[tuple[Any, ...]]:
 
 
 def learn_presence(
-    xs: Sequence[Any], present: Sequence[bool], value: Node, paths: Sequence[tuple[Any, ...]]
-) -> tuple[Has | None, int]:
+    xs: Sequence[Any],
+    present: Sequence[bool],
+    value: Node,
+    paths: Sequence[tuple[Any, ...]],
+    conds: Sequence[Cond] = (),
+) -> tuple[Presence, int]:
     """The condition that best tells the examples with the key (`present`) from those
     without it, and how many examples it tells right: the value not null, or a field of
-    the input present (and not null)."""
-    best: tuple[Has | None, int] = (None, _agreement(xs, present, None, value))
+    the input present (and not null), or one of `conds` (conditions on the input's
+    values) holding."""
+    best: tuple[Presence, int] = (None, _agreement(xs, present, None, value))
     keys_of: dict[tuple[Any, ...], set[str]] = {}
     for path in paths:
         keys: set[str] = set()
@@ -165,10 +211,14 @@ def learn_presence(
                     best = (test, right)
                 if best[1] == len(xs):
                     return best
+    for cond in conds:
+        right = _agreement(xs, present, When(cond), value)
+        if right > best[1]:
+            best = (When(cond), right)
     return best
 
 
-def _agreement(xs: Sequence[Any], present: Sequence[bool], test: Has | None, value: Node) -> int:
+def _agreement(xs: Sequence[Any], present: Sequence[bool], test: Presence, value: Node) -> int:
     """Examples on which the condition says what the log says (an input the condition
     cannot be checked on is a miss: the program does not apply to it)."""
     right = 0

@@ -242,7 +242,7 @@ def solve(xs: Sequence[Any], ys: Sequence[Any], deadline: Deadline, depth: int =
         for node in compose.to_dict_candidates(cols, ys):
             if offer(node):
                 return best
-        for node in _object_candidates(xs, ys, deadline, depth):
+        for node in _object_candidates(xs, ys, deadline, depth, cols):
             if offer(node):
                 return best
     if main_kind == "list" and main_count >= 0.9 * n and depth < MAX_DEPTH:
@@ -326,7 +326,7 @@ MIN_OPTIONAL = 2  # examples a key must appear in to be written at all
 MAX_KEYS = 40  # more distinct keys than this: keys are data, not a record's fields
 
 
-def _object_candidates(xs, ys, deadline: Deadline, depth: int) -> Iterator[Node]:
+def _object_candidates(xs, ys, deadline: Deadline, depth: int, cols: Columns) -> Iterator[Node]:
     """One program per key of the most common set of keys (every key always written);
     and when the keys vary, every key's program with the condition under which it is
     written (objects.OptionalObject)."""
@@ -360,10 +360,24 @@ def _object_candidates(xs, ys, deadline: Deadline, depth: int) -> Iterator[Node]
             required.append((name, node))
             continue
         present = [isinstance(y, dict) and name in y for y in ys]
-        test, _ = objects.learn_presence(xs, present, node, paths)
+        test, _ = objects.learn_presence(xs, present, node, paths,
+                                         _presence_conditions(cols, present))  # fmt: skip
         optional.append((name, node, test))
     if optional:
         yield objects.OptionalObject(tuple(required), tuple(optional))
+
+
+def _presence_conditions(cols: Columns, present: list[bool]) -> list[Cond]:
+    """Conditions on the input's values (thresholds, equalities, words) under which a key
+    is written, learned as the rules are: pure sides of a cut or a value."""
+    labels = ["yes" if p else "no" for p in present]
+    everything = list(range(len(labels)))
+    out = []
+    for feature in _features(cols):
+        for cond, label, _ in _conditions(feature, everything, labels, MIN_OPTIONAL):
+            if label == "yes":
+                out.append(cond)
+    return out[:64]
 
 
 def _list_candidates(xs, ys, cols: Columns, deadline: Deadline, depth: int) -> Iterator[Node]:

@@ -87,10 +87,15 @@ def _value(hint: Any, value: Any) -> Any:
         if value is None and type(None) in args:
             return None
         arms = [a for a in args if a is not type(None)]
-        # A union of node classes, or of plain values (int | None, str | int).
-        if any(a == Node or is_dataclass(a) for a in arms):
-            return _value(arms[0], value)
-        return value
+        if any(a == Node for a in arms):
+            return _node(value)
+        # A union of records (Has | When): to_dict names the record's class.
+        records = [a for a in arms if isinstance(a, type) and is_dataclass(a)]
+        if records:
+            name = value.get("node") if isinstance(value, dict) else None
+            chosen = [a for a in records if a.__name__ == name] or records[:1]
+            return _value(chosen[0], value)
+        return value  # plain values (int | None, str | int)
     if isinstance(hint, type) and is_dataclass(hint):
         if not isinstance(value, dict):
             raise TypeError(f"{hint.__name__} is an object")
