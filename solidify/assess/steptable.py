@@ -57,6 +57,8 @@ class StepTable:
                 f'"{field.name}" {_duck_type(field.type)}' for field in STEP_TABLE_SCHEMA
             )
             self.con.execute(f"CREATE TABLE {TABLE} ({columns})").fetchall()
+            # Days (for prices) are UTC days whatever the machine's zone.
+            self.con.execute("SET TimeZone = 'UTC'").fetchall()
         except BaseException:
             shutil.rmtree(self._folder, ignore_errors=True)
             raise
