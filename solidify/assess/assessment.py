@@ -126,7 +126,7 @@ def _assess(
 def _measures(table: pd.DataFrame, pricer: Pricer) -> pd.DataFrame:
     """The per-step measures, by the engine's queries over the step table."""
     columns = list(STEP_TABLE_SCHEMA.names)
-    with StepTable.of([pa.Table.from_pandas(table[columns], preserve_index=False)]) as engine:
+    with StepTable.viewing(pa.Table.from_pandas(table[columns], preserve_index=False)) as engine:
         register_rates(engine, pricer)
         return step_measures(engine)
 

@@ -36,23 +36,23 @@ NULL = "null"
 TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
 # The rows measured, keyed and ordered, from `priced`: `steps` with a `cost` column
-# (pricing.PRICED, which needs `pricing.register_rates` first). Text columns are
-# reduced to what the measures compare.
-ORDERED = """
-ordered AS (
-    SELECT workflow, step, run_id, kind, model, provider, status, duration_ms, cost,
-           coalesce(rollup, false) AS rollup,
-           coalesce(attempt, 1) AS attempt,
-           input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
-           input, coalesce(output, 'null') AS output,
-           row_number() OVER (
-               ORDER BY started_at NULLS FIRST, source NULLS FIRST, line NULLS FIRST
-           ) AS seq
-    FROM priced
-)"""
+# (pricing.PRICED, which needs `pricing.register_rates` first). Computed once and kept
+# as `ordered`, which every query below reads. Text columns are reduced to what the
+# measures compare.
+ORDERED = f"""
+WITH {PRICED}
+SELECT workflow, step, run_id, kind, model, provider, status, duration_ms, cost,
+       coalesce(rollup, false) AS rollup,
+       coalesce(attempt, 1) AS attempt,
+       input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+       input, coalesce(output, 'null') AS output,
+       row_number() OVER (
+           ORDER BY started_at NULLS FIRST, source NULLS FIRST, line NULLS FIRST
+       ) AS seq
+FROM priced
+"""
 
-COUNTS = f"""
-WITH {PRICED},{ORDERED}
+COUNTS = """
 SELECT workflow, step,
        min(seq) AS first_seq,
        count(*) AS executions,
@@ -69,6 +69,7 @@ SELECT workflow, step,
        CAST(sum(coalesce(cache_read_tokens, 0)) AS DOUBLE) AS cache_read_tokens,
        CAST(sum(coalesce(cache_write_tokens, 0)) AS DOUBLE) AS cache_write_tokens,
        count(duration_ms) AS timed,
+       max(attempt) AS most_attempts,
        arg_max(kind, seq) FILTER (WHERE kind IS NOT NULL) AS kind,
        arg_max(model, seq) FILTER (WHERE model IS NOT NULL) AS model,
        arg_max(provider, seq) FILTER (WHERE model IS NOT NULL AND provider IS NOT NULL)
@@ -80,8 +81,7 @@ GROUP BY workflow, step
 ORDER BY first_seq
 """
 
-KINDS = f"""
-WITH {PRICED},{ORDERED}
+KINDS = """
 SELECT workflow, step, kind, count(*) AS n, min(seq) AS first_seq
 FROM ordered
 WHERE kind IS NOT NULL
@@ -89,8 +89,8 @@ GROUP BY workflow, step, kind
 ORDER BY workflow, step, first_seq
 """
 
-CALLS = f"""
-WITH {PRICED},{ORDERED},
+CALLS = """
+WITH
 starts AS (
     SELECT workflow, step, run_id, seq, status = 'ok' AS ok,
            CASE WHEN attempt = 1
@@ -124,8 +124,8 @@ GROUP BY workflow, step
 
 # Distinct outputs of successful executions: the distribution in SQL, the most
 # frequent SHAPE_SAMPLE texts (first logged first among equals) for their shape.
-OUTPUT_GROUPS = f"""
-WITH {PRICED},{ORDERED},
+OUTPUT_GROUPS = """
+WITH
 outputs AS (
     SELECT workflow, step, output, count(*) AS n, min(seq) AS first_seq
     FROM ordered
@@ -159,8 +159,8 @@ ORDER BY workflow, step, rank
 """
 
 # Successful executions grouped by (step, input), then by (step, input, output).
-INPUT_GROUPS = f"""
-WITH {PRICED},{ORDERED},
+INPUT_GROUPS = """
+WITH
 pairs AS (
     SELECT workflow, step, input, output, count(*) AS n, min(seq) AS first_seq
     FROM ordered
@@ -221,8 +221,8 @@ ORDER BY p.workflow, p.step, p.group_rank, f.first_seq
 # Latency quantiles with linear interpolation (as numpy and pandas): the engine ranks
 # the durations, Python names the ranks wanted (`positions`) and interpolates, so every
 # engine gives the same bits.
-LATENCY_RANKS = f"""
-WITH {PRICED},{ORDERED},
+LATENCY_RANKS = """
+WITH
 ranked AS (
     SELECT workflow, step, duration_ms,
            row_number() OVER (PARTITION BY workflow, step ORDER BY duration_ms) - 1 AS position
@@ -237,6 +237,7 @@ JOIN positions AS p
 QUANTILES = {"p50_ms": 0.5, "p95_ms": 0.95}
 
 QUERIES = {
+    "ordered": ORDERED,
     "counts": COUNTS,
     "latency_ranks": LATENCY_RANKS,
     "kinds": KINDS,
@@ -251,6 +252,7 @@ QUERIES = {
 def step_measures(engine: Engine) -> pd.DataFrame:
     """One row per (workflow, step) of the `priced` view, in order of first execution:
     counts, cost, failures, latency and determinism parts."""
+    engine.materialize("ordered", ORDERED)
     counts = engine.query(COUNTS).to_pandas()
     if counts.empty:
         return pd.DataFrame(index=pd.MultiIndex.from_arrays([[], []], names=KEYS))
@@ -262,12 +264,25 @@ def step_measures(engine: Engine) -> pd.DataFrame:
         frame[name] = values
     frame = frame.drop(columns="timed")
     frame["kinds"] = _kinds(engine.query(KINDS), order)
-    frame = frame.join(engine.query(CALLS).to_pandas().set_index(KEYS))
+    frame = frame.join(_calls(engine, frame))
+    frame = frame.drop(columns="most_attempts")
     frame = frame.join(_outputs(engine), how="left")
     repeats = _repeats(engine, frame)
     frame = frame.drop(columns=["with_input", "distinct_inputs"]).join(repeats, how="left")
     frame["repeat_similarity"] = _similarity(engine.query(REPEATED_OUTPUTS), order)
     return frame.reindex(order)
+
+
+def _calls(engine: Engine, counts: pd.DataFrame) -> pd.DataFrame:
+    """Calls with retries folded. Where no execution was a retry, each execution is a
+    call of its own: the window query is skipped."""
+    if (counts["most_attempts"].fillna(1) > 1).any():
+        return engine.query(CALLS).to_pandas().set_index(KEYS)
+    failed = counts["executions"] - counts["ok"]
+    return pd.DataFrame({
+        "calls": counts["executions"], "calls_failed": failed, "calls_retried": 0,
+        "calls_first_failed": failed, "calls_retried_after_failure": 0,
+    }, index=counts.index)  # fmt: skip
 
 
 def _latency(engine: Engine, counts: pd.DataFrame) -> dict[str, np.ndarray]:

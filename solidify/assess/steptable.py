@@ -39,6 +39,11 @@ class Engine(Protocol):
         """Make a small Arrow table (prices, a plan) queryable under `name`."""
         ...
 
+    def materialize(self, name: str, sql: str) -> None:
+        """Compute a query once and keep its rows in the engine under `name` (a
+        temporary table or a cached view), for the queries that read it after."""
+        ...
+
 
 class StepTable:
     """A DuckDB database holding the `steps` table; use it as a context manager."""
@@ -75,6 +80,19 @@ class StepTable:
             raise
         return table
 
+    @classmethod
+    def viewing(cls, table: pa.Table, **options: Any) -> StepTable:
+        """A step table that reads an Arrow table in STEP_TABLE_SCHEMA where it lies,
+        without copying it in (for callers that already hold the rows)."""
+        out = cls(**options)
+        try:
+            out.con.execute(f"DROP TABLE {TABLE}").fetchall()
+            out.con.register(TABLE, table.select(STEP_TABLE_SCHEMA.names).cast(STEP_TABLE_SCHEMA))
+        except BaseException:
+            out.close()
+            raise
+        return out
+
     def append(self, batch: pa.Table) -> None:
         """Add rows given in STEP_TABLE_SCHEMA (extra columns are left out)."""
         data = batch.select(STEP_TABLE_SCHEMA.names).cast(STEP_TABLE_SCHEMA)  # noqa: F841
@@ -85,6 +103,9 @@ class StepTable:
 
     def register(self, name: str, table: pa.Table) -> None:
         self.con.register(name, table)
+
+    def materialize(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}").fetchall()
 
     def __len__(self) -> int:
         return int(self.con.sql(f"SELECT count(*) FROM {TABLE}").fetchall()[0][0])
