@@ -87,7 +87,7 @@ class StepTable:
         out = cls(**options)
         try:
             out.con.execute(f"DROP TABLE {TABLE}").fetchall()
-            out.con.register(TABLE, table.select(STEP_TABLE_SCHEMA.names).cast(STEP_TABLE_SCHEMA))
+            out.con.register(TABLE, _as_read(table.select(STEP_TABLE_SCHEMA.names)))
         except BaseException:
             out.close()
             raise
@@ -125,6 +125,23 @@ class StepTable:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _as_read(table: pa.Table) -> pa.Table:
+    """The table in STEP_TABLE_SCHEMA's types, except that text stays as it is (large
+    strings, dictionaries of strings): DuckDB reads those as VARCHAR, and a cast would
+    copy every text."""
+    columns = []
+    for field, column in zip(STEP_TABLE_SCHEMA, table.columns, strict=True):
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        textual = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+        if field.type == column.type or (pa.types.is_string(field.type) and textual):
+            columns.append(column)
+        else:
+            columns.append(column.cast(field.type))
+    return pa.table(columns, names=STEP_TABLE_SCHEMA.names)
 
 
 def _duck_type(kind: pa.DataType) -> str:
