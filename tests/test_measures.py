@@ -153,3 +153,17 @@ def test_unknown_models_are_named_and_cost_unknown() -> None:
         frame = measures.step_measures(engine)
     assert pricer.unknown_models == {"no-such-model"}
     assert frame.loc[("w", "s"), "cost_unknown_executions"] == 1
+
+
+def test_a_log_where_every_execution_failed_is_assessed() -> None:
+    # The numpy measures raised IndexError here (no successful execution to measure).
+    from solidify.assess.assessment import assess
+
+    rows = [{"workflow": "w", "run_id": f"r{i}", "step": "s", "kind": "llm", "status": "error",
+             "started_at": START + timedelta(minutes=i), "source": "x", "line": i + 1}
+            for i in range(3)]  # fmt: skip
+    table = pa.Table.from_pylist(rows, schema=STEP_TABLE_SCHEMA).to_pandas()
+    (workflow,) = assess(table, workers=1).workflows
+    (step,) = workflow.steps
+    assert step.executions == 3 and step.failure_rate == 1.0
+    assert step.determinism_parts["distinct_outputs"] == 0
