@@ -9,16 +9,19 @@ from fnmatch import fnmatchcase
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from solidify.assess.config import Config
 from solidify.assess.maturity import reproducible_steps, stage, window, window_facts
-from solidify.assess.metrics import Texts, codes_of, positions_by_code, step_metrics
+from solidify.assess.measures import step_measures
+from solidify.assess.metrics import Texts, codes_of, positions_by_code
 from solidify.assess.model import Assessment, StepAssessment, WorkflowAssessment
-from solidify.assess.pricing import Pricer, model_rates, provider_of
+from solidify.assess.pricing import Pricer, model_rates, provider_of, register_rates
 from solidify.assess.recommend import Scale, StepFacts, recommend
 from solidify.assess.rollups import annotate, mark_rollups
-from solidify.assess.schema import as_strings
+from solidify.assess.schema import STEP_TABLE_SCHEMA, as_strings
 from solidify.assess.searches import Searches, workers_wanted
+from solidify.assess.steptable import StepTable
 from solidify.assess.synthesis.engine import (
     MAX_EXAMPLES,
     TIME_LIMIT,
@@ -89,13 +92,8 @@ def _assess(
             inputs, outputs = Texts.encode(table["input"]), Texts.encode(table["output"])
             return _assess(table, config, inputs, outputs, steps=steps, progress=progress,
                            workers=workers, known=known)  # fmt: skip
-        cost = pricer.price(table)
-        failed_cost = (
-            cost.where((table["status"] != "ok") & ~table["rollup"], 0.0)
-            .groupby([table["workflow"], table["step"]], observed=True)
-            .sum()
-        )
-        measures = step_metrics(table, cost, inputs, outputs)
+        measures = _measures(table, pricer)
+        failed_cost = measures["failed_cost_usd"]
         unknown_models = pricer.unknown_models
         relays = tool_relays(table, inputs, outputs)
         syntheses = searches.results()
@@ -127,6 +125,14 @@ def _assess(
         )
     annotate((s for w in out for s in w.steps), table)  # rollup and its reason, per step
     return Assessment(out, warnings, tuple(steps))
+
+
+def _measures(table: pd.DataFrame, pricer: Pricer) -> pd.DataFrame:
+    """The per-step measures, by the engine's queries over the step table."""
+    columns = list(STEP_TABLE_SCHEMA.names)
+    with StepTable.viewing(pa.Table.from_pandas(table[columns], preserve_index=False)) as engine:
+        register_rates(engine, pricer)
+        return step_measures(engine)
 
 
 RELAY_SHARE = 0.9

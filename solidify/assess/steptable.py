@@ -39,6 +39,11 @@ class Engine(Protocol):
         """Make a small Arrow table (prices, a plan) queryable under `name`."""
         ...
 
+    def materialize(self, name: str, sql: str) -> None:
+        """Compute a query once and keep its rows in the engine under `name` (a
+        temporary table or a cached view), for the queries that read it after."""
+        ...
+
 
 class StepTable:
     """A DuckDB database holding the `steps` table; use it as a context manager."""
@@ -57,6 +62,8 @@ class StepTable:
                 f'"{field.name}" {_duck_type(field.type)}' for field in STEP_TABLE_SCHEMA
             )
             self.con.execute(f"CREATE TABLE {TABLE} ({columns})").fetchall()
+            # Days (for prices) are UTC days whatever the machine's zone.
+            self.con.execute("SET TimeZone = 'UTC'").fetchall()
         except BaseException:
             shutil.rmtree(self._folder, ignore_errors=True)
             raise
@@ -73,6 +80,19 @@ class StepTable:
             raise
         return table
 
+    @classmethod
+    def viewing(cls, table: pa.Table, **options: Any) -> StepTable:
+        """A step table that reads an Arrow table in STEP_TABLE_SCHEMA where it lies,
+        without copying it in (for callers that already hold the rows)."""
+        out = cls(**options)
+        try:
+            out.con.execute(f"DROP TABLE {TABLE}").fetchall()
+            out.con.register(TABLE, _as_read(table.select(STEP_TABLE_SCHEMA.names)))
+        except BaseException:
+            out.close()
+            raise
+        return out
+
     def append(self, batch: pa.Table) -> None:
         """Add rows given in STEP_TABLE_SCHEMA (extra columns are left out)."""
         data = batch.select(STEP_TABLE_SCHEMA.names).cast(STEP_TABLE_SCHEMA)  # noqa: F841
@@ -83,6 +103,9 @@ class StepTable:
 
     def register(self, name: str, table: pa.Table) -> None:
         self.con.register(name, table)
+
+    def materialize(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}").fetchall()
 
     def __len__(self) -> int:
         return int(self.con.sql(f"SELECT count(*) FROM {TABLE}").fetchall()[0][0])
@@ -102,6 +125,23 @@ class StepTable:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _as_read(table: pa.Table) -> pa.Table:
+    """The table in STEP_TABLE_SCHEMA's types, except that text stays as it is (large
+    strings, dictionaries of strings): DuckDB reads those as VARCHAR, and a cast would
+    copy every text."""
+    columns = []
+    for field, column in zip(STEP_TABLE_SCHEMA, table.columns, strict=True):
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        textual = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+        if field.type == column.type or (pa.types.is_string(field.type) and textual):
+            columns.append(column)
+        else:
+            columns.append(column.cast(field.type))
+    return pa.table(columns, names=STEP_TABLE_SCHEMA.names)
 
 
 def _duck_type(kind: pa.DataType) -> str:
