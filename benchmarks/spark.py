@@ -78,6 +78,7 @@ def main() -> None:
     print(f"duckdb same counts   {duck_s:7.2f} s   (read_json on the file)")
     print(
         f"peak RSS of the driver {own / 1e6:.0f} MB; Spark's JVM held {jvm / 1e6:.0f} MB at the end"
+        " (its heap is capped by the driver memory, 1 GB)"
     )
 
 

@@ -234,6 +234,12 @@ QUERIES = {
         SELECT workflow, date_trunc('month', started_at) AS month,
                strftime(started_at, '%Y-%m') AS label, count(*) AS n
         FROM steps WHERE started_at IS NOT NULL GROUP BY ALL ORDER BY ALL""",
+    "the forms to write instead": """
+        SELECT step, date_diff('millisecond', TIMESTAMP '1970-01-01', min(started_at)) AS ms,
+               arg_max(line, (duration_ms, line)) AS slowest, arg_min(line, line) AS first,
+               string_agg(CAST(line AS VARCHAR), ',' ORDER BY line DESC) AS lines,
+               count(*) FILTER (WHERE md5(run_id) < '4ccccccd') AS held_out
+        FROM steps WHERE workflow = 'support-triage' GROUP BY step ORDER BY step""",
     "a parameter and a registered table": """
         SELECT s.model, p.per_token, sum(s.output_tokens * p.per_token) AS cost
         FROM steps s JOIN prices p ON s.model = p.model
@@ -305,3 +311,13 @@ def test_reading_with_spark_gives_the_local_rows_in_the_local_order(spark):
     assert got.files == expected.files
     assert got.table["source"].astype(str).tolist() == expected.table["source"].astype(str).tolist()
     assert got.table["input"].tolist() == expected.table["input"].tolist()
+
+
+def test_a_closed_table_leaves_no_folder_and_the_session_running(spark):
+    table = SparkStepTable(session=spark)
+    folder = Path(table._folder)
+    assert folder.is_dir()
+    table.read([str(SAMPLES / "support-triage.jsonl.gz")])
+    table.close()
+    assert not folder.exists()
+    assert spark.sql("SELECT 1 AS one").collect()[0].one == 1
