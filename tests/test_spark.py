@@ -39,12 +39,12 @@ def spark():
     """One local Spark session for every test: each table works in a child session of it."""
     import tempfile
 
-    from solidify.assess.spark import start_session
+    from solidify.assess.spark import start_session, stop_session
 
     folder = tempfile.mkdtemp(prefix="solidify-spark-test-")
     session = start_session("local[2]", folder)
     yield session
-    session.stop()
+    stop_session(session)
     import shutil
 
     shutil.rmtree(folder, ignore_errors=True)
@@ -321,3 +321,72 @@ def test_a_closed_table_leaves_no_folder_and_the_session_running(spark):
     table.close()
     assert not folder.exists()
     assert spark.sql("SELECT 1 AS one").collect()[0].one == 1
+
+
+def test_texts_hold_the_values_duckdbs_json_reads(spark):
+    """DuckDB's own reader keeps the logged key order (`json(...)`); the step table holds
+    the canonical form (sorted keys). Texts may differ, the values they hold may not."""
+    import duckdb
+    import orjson
+
+    log = SAMPLES / "order-desk.jsonl.gz"
+    with SparkStepTable(session=spark) as table:
+        table.read([str(log)])
+        ours = table.query("SELECT input, output FROM steps ORDER BY line").to_pylist()
+    theirs = duckdb.sql(
+        f"SELECT json(input) AS input, json(output) AS output FROM read_json('{log}', "
+        "columns={'input': 'JSON', 'output': 'JSON'}, format='newline_delimited')"
+    ).fetchall()
+    assert len(ours) == len(theirs)
+    for row, (raw_input, raw_output) in zip(ours, theirs, strict=True):
+        for text, raw in ((row["input"], raw_input), (row["output"], raw_output)):
+            assert (text is None) == (raw is None)
+            if text is not None:
+                assert orjson.loads(text) == orjson.loads(raw)
+
+
+def test_an_assessment_stopped_while_spark_reads_leaves_nothing(tmp_path):
+    """Ctrl-C while Spark reads: the command stops with one line, and neither Spark's JVM
+    nor its scratch folder is left behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.test_nothing_left_behind import _ours, big_log
+
+    log = big_log(tmp_path / "big.jsonl", records=60_000)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    marker = f"spark-{os.getpid()}-{time.monotonic_ns()}"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "solidify", "assess", str(log), "--engine", "spark"],
+        env=dict(os.environ, TMPDIR=str(temp), SOLIDIFY_TEST_RUN=marker),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 90
+    # Reading has begun when Spark's Python workers check records.
+    while child.poll() is None and time.monotonic() < deadline:
+        if any(b"pyspark.daemon" in _cmdline(pid) for pid in _ours(marker)):
+            break
+        time.sleep(0.05)
+    if child.poll() is not None:
+        pytest.skip("the assessment finished before it could be stopped")
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode != 0
+    assert "Traceback" not in err.decode(), err.decode()
+    deadline = time.monotonic() + 10
+    while _ours(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the JVM exits when its parent's pipe closes
+    assert _ours(marker) == [], "Spark's JVM still running"
+    assert list(temp.iterdir()) == [], "left in the temporary folder"
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""

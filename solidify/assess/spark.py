@@ -20,11 +20,15 @@ PySpark is an optional extra (`pip install "solidify[spark]"`) and needs Java 17
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,29 +148,104 @@ def start_session(master: str | None, folder: str, memory: str = DEFAULT_DRIVER_
                      "appender.console.target = SYSTEM_ERR\n"
                      "appender.console.layout.type = PatternLayout\n"
                      "appender.console.layout.pattern = spark: %p %m%n\n")  # fmt: skip
-    java_options = f"-Dlog4j2.configurationFile=file:{quiet} -Dderby.system.home={folder}"
-    builder = (
-        SparkSession.builder.master(master or LOCAL)
-        .appName("solidify")
-        .config("spark.driver.memory", memory)
-        .config("spark.driver.extraJavaOptions", java_options)
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.local.dir", os.path.join(folder, "local"))
-        .config("spark.sql.warehouse.dir", os.path.join(folder, "warehouse"))
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        # Local mode: a few partitions per shuffle, not Spark's 200.
-        .config(
-            "spark.sql.shuffle.partitions", "8" if (master or LOCAL).startswith("local") else "200"
-        )
+    # The JVM's own temporary files go to the private folder too, removed on close.
+    scratch = os.path.join(folder, "tmp")
+    os.makedirs(scratch, exist_ok=True)
+    java_options = (
+        f"-Dlog4j2.configurationFile=file:{quiet} -Dderby.system.home={folder} "
+        f"-Djava.io.tmpdir={scratch}"
     )
+    local = (master or LOCAL).startswith("local")
+    settings = {
+        "spark.master": master or LOCAL,
+        "spark.app.name": "solidify",
+        "spark.driver.memory": memory,
+        "spark.driver.extraJavaOptions": java_options,
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.local.dir": os.path.join(folder, "local"),
+        "spark.sql.warehouse.dir": os.path.join(folder, "warehouse"),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        # Local mode: a few partitions per shuffle, not Spark's 200.
+        "spark.sql.shuffle.partitions": "8" if local else "200",
+    }
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    conf = SparkConf().setAll(list(settings.items()))
+    # The JVM's own output (its banner, its logs, the workers' stderr) goes to a file in the
+    # private folder: standard output carries only what the command writes, and standard
+    # error only solidify's messages; a start that fails quotes the file's last line.
+    log_path = os.path.join(folder, "spark.log")
+    interrupt = signal.getsignal(signal.SIGINT)
+    logging.getLogger().addFilter(_quiet_py4j)
+    # Py4J logs each broken call with a traceback; the error reaches us as an exception.
+    logging.getLogger("py4j").setLevel(logging.CRITICAL)
+    gateway = None
     try:
-        session = builder.getOrCreate()
-    except Exception as exc:  # the JVM did not start or the master is unreachable
-        raise EngineUnavailable(f"--engine spark: Spark did not start: {_one_line(exc)}") from None
-    session.sparkContext.setLogLevel("ERROR")
-    return session
+        with open(log_path, "wb") as log:
+            gateway = launch_gateway(conf, popen_kwargs={"stdout": log, "stderr": log})
+        context = SparkContext(conf=conf, gateway=gateway)
+    except BaseException as exc:  # the JVM did not start, the master is unreachable, Ctrl-C
+        _end_jvm(gateway)
+        if not isinstance(exc, Exception):
+            raise
+        detail = _last_line(log_path) or _one_line(exc)
+        raise EngineUnavailable(f"--engine spark: Spark did not start: {detail}") from None
+    finally:
+        # PySpark's Ctrl-C handler calls into the JVM from inside a call to it (a traceback
+        # on stderr); a plain KeyboardInterrupt stops the command, and closing the table
+        # stops Spark's jobs.
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, interrupt)
+    context.setLogLevel("ERROR")
+    return SparkSession(context)
+
+
+def stop_session(session: SparkSession) -> None:
+    """Stop a session this process started, and its JVM with it: nothing may write to the
+    scratch folder once it is removed (a later session starts a new JVM)."""
+    from pyspark import SparkContext
+
+    gateway = getattr(session.sparkContext, "_gateway", None)
+    try:
+        session.stop()
+    finally:
+        _end_jvm(gateway)
+        SparkContext._gateway = None  # type: ignore[attr-defined]
+        SparkContext._jvm = None  # type: ignore[attr-defined]
+
+
+def _end_jvm(gateway: Any) -> None:
+    """The JVM ends when its standard input closes; killed if it has not within 20 s."""
+    proc = getattr(gateway, "proc", None)
+    if proc is None:
+        return
+    with contextlib.suppress(Exception):  # already gone
+        gateway.close()
+    if proc.stdin:
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=20)
+    except Exception:
+        proc.kill()
+        proc.wait()
+
+
+def _quiet_py4j(record: logging.LogRecord) -> bool:
+    """Py4J logs the Ctrl-C that stopped a call to the JVM with a traceback, on the root
+    logger; the command says it was stopped, in one line."""
+    return "while sending command" not in record.getMessage()
+
+
+def _last_line(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = [line.strip() for line in handle if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1][:200] if lines else ""
 
 
 def _running_session(master: str | None) -> SparkSession | None:
@@ -199,13 +278,18 @@ class SparkStepTable:
         self._folder = tempfile.mkdtemp(prefix="solidify-spark-")
         self._owned = session is None
         self._cached: list[DataFrame] = []
+        base = None
         try:
             base = session or start_session(master, self._folder, memory)
             self.spark = base if self._owned else base.newSession()
             self._frames: list[DataFrame] = []
             self.spark.createDataFrame([], STEPS_DDL).createOrReplaceTempView(TABLE)
         except BaseException:
-            shutil.rmtree(self._folder, ignore_errors=True)
+            try:
+                if self._owned and base is not None:
+                    stop_session(base)
+            finally:
+                shutil.rmtree(self._folder, ignore_errors=True)
             raise
 
     # --- the Engine protocol -------------------------------------------------------
@@ -333,7 +417,7 @@ class SparkStepTable:
             for frame in self._cached:
                 frame.unpersist()
             if self._owned:
-                self.spark.stop()
+                stop_session(self.spark)
             else:
                 self.spark.catalog.dropTempView(TABLE)
         finally:
