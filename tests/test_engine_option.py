@@ -54,3 +54,14 @@ def test_duckdb_sql_is_written_for_spark():
     assert "PERCENTILE(duration_ms, 0.95)" in sql
     assert "PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY attempt NULLS LAST)" in sql
     assert ":workflow" in sql and "$" not in sql
+
+
+def test_a_uri_of_another_format_is_refused_in_one_line(runner):
+    pytest.importorskip("pyspark")
+    from solidify.assess.spark import _native_kind
+    from solidify.errors import InputError
+
+    assert _native_kind("s3a://bucket/logs/*.parquet", None) == "parquet"
+    assert _native_kind("s3a://bucket/logs/", None) == "jsonl"
+    with pytest.raises(InputError, match=r"^s3a://bucket/a\.csv: from a URI Spark reads"):
+        _native_kind("s3a://bucket/a.csv", None)

@@ -390,3 +390,14 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["skipped", "strict"])
+def test_the_command_reports_bad_records_as_it_does_locally(spark, runner, tmp_path, strict):
+    log = str(bad_log(tmp_path))
+    args = ["assess", log, "--format", "json", *(["--strict"] if strict else [])]
+    local = runner.invoke(cli_command(), args)
+    on_spark = runner.invoke(cli_command(), [*args, "--engine", "spark"])
+    assert on_spark.exit_code == local.exit_code == (3 if strict else 0)
+    assert on_spark.stderr == local.stderr
+    assert "bad.jsonl:2: not valid JSON" in on_spark.stderr

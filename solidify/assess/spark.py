@@ -111,12 +111,13 @@ class Reading:
 
 def check_available() -> None:
     """One clear line, before anything starts, when PySpark or Java is missing."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        raise EngineUnavailable(
-            f"--engine spark: PySpark is not installed; {INSTALL_HINT}"
-        ) from None
+    for module, name in (("pyspark", "PySpark"), ("sqlglot", "SQLGlot")):
+        try:
+            __import__(module)
+        except ImportError:
+            raise EngineUnavailable(
+                f"--engine spark: {name} is not installed; {INSTALL_HINT}"
+            ) from None
     if os.environ.get("SPARK_REMOTE"):
         return  # Spark Connect: the server runs Java, not this machine
     java_home = os.environ.get("JAVA_HOME")
@@ -328,11 +329,12 @@ class SparkStepTable:
             return self._read_locally(list(paths), strict, input_format)
         native: dict[str, list[str]] = {"jsonl": [], "parquet": []}
         local: list[str] = []
+        reading = Reading()
         for path in paths:
             for name in _expand(path):
                 kind = _native_kind(name, input_format)
                 (native[kind] if kind else local).append(name)
-        reading = Reading(files=[*native["jsonl"], *native["parquet"], *local])
+                reading.files.append(name)
         parsed = [self._parse(kind, names) for kind, names in native.items() if names]
         for frame in parsed:
             frame = frame.persist()
@@ -356,6 +358,7 @@ class SparkStepTable:
         return Reading(files=result.files, problems=result.problems)
 
     def _parse(self, kind: str, names: list[str]) -> DataFrame:
+        from pyspark.sql import Window
         from pyspark.sql import functions as F
 
         sources = {_spark_uri(name): name for name in names}
@@ -371,8 +374,6 @@ class SparkStepTable:
             splits = raw.groupBy("file", "block").agg(
                 F.count("*").alias("lines"), F.min("row").alias("first_row")
             )
-            from pyspark.sql import Window
-
             earlier = Window.partitionBy("file").orderBy("block")
             splits = splits.select(
                 "file", "block", "first_row",
@@ -433,9 +434,13 @@ class SparkStepTable:
 PARSED_DDL = f"{STEPS_DDL}, `{PROBLEM}` STRING, `{PROBLEM_FIELD}` STRING"
 
 
+def _is_uri(path: str) -> bool:
+    return "://" in path
+
+
 def _expand(path: str) -> list[str]:
     """A local folder is listed as the local reader lists it; a URI is Spark's to list."""
-    if "://" in path and not path.startswith("file:"):
+    if _is_uri(path):
         return [path]
     from solidify.assess.ingest import discover
 
@@ -446,11 +451,19 @@ def _native_kind(name: str, input_format: str | None) -> str | None:
     """`jsonl` or `parquet` when Spark can read the file itself as canonical records."""
     from solidify.assess.ingest import _check_content, _jsonl_format, reader_for
 
-    kind = reader_for(name) or ("jsonl" if "://" in name else None)
+    if _is_uri(name):
+        # Spark lists and reads it: a file, folder or glob of Parquet when the name ends in
+        # .parquet, else of JSON Lines (optionally gzipped).
+        if input_format not in (None, "canonical") or reader_for(name) not in (*NATIVE, None):
+            raise InputError(
+                "from a URI Spark reads canonical JSON Lines and Parquet; read other formats "
+                "from a local path",
+                file=name,
+            )
+        return "parquet" if reader_for(name) == "parquet" else "jsonl"
+    kind = reader_for(name)
     if kind not in NATIVE:
         return None
-    if "://" in name and not name.startswith("file:"):
-        return kind
     _check_content(name, name.lower().endswith(".gz"))
     if kind == "parquet":
         import pyarrow.parquet as pq
@@ -475,7 +488,7 @@ def _native_kind(name: str, input_format: str | None) -> str | None:
 
 def _spark_uri(name: str) -> str:
     """The path as Spark's `_metadata.file_path` names it."""
-    if "://" in name:
+    if _is_uri(name):
         return name
     return Path(name).resolve().as_uri()
 
