@@ -65,3 +65,17 @@ def test_a_uri_of_another_format_is_refused_in_one_line(runner):
     assert _native_kind("s3a://bucket/logs/", None) == "jsonl"
     with pytest.raises(InputError, match=r"^s3a://bucket/a\.csv: from a URI Spark reads"):
         _native_kind("s3a://bucket/a.csv", None)
+
+
+def test_spark_connect_without_its_client_says_what_to_install(runner, monkeypatch):
+    pytest.importorskip("pyspark")
+    import importlib.util
+
+    if importlib.util.find_spec("grpc") is not None:
+        pytest.skip("the Spark Connect client is installed")
+    monkeypatch.setenv("SPARK_REMOTE", "sc://localhost:15999")
+    result = runner.invoke(cli_command(), ["assess", LOG, "--engine", "spark"])
+    assert result.exit_code == ExitStatus.USAGE
+    assert "Spark Connect at sc://localhost:15999" in result.stderr
+    assert 'pip install "pyspark[connect]"' in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -138,7 +138,13 @@ def start_session(master: str | None, folder: str, memory: str = DEFAULT_DRIVER_
 
     remote = os.environ.get("SPARK_REMOTE")
     if remote and master in (None, LOCAL):
-        return SparkSession.builder.remote(remote).getOrCreate()
+        try:
+            return SparkSession.builder.remote(remote).getOrCreate()
+        except Exception as exc:  # the Connect client's packages missing, server not there
+            raise EngineUnavailable(
+                f"--engine spark: Spark Connect at {remote} (SPARK_REMOTE): {_one_line(exc)}; "
+                'the client needs pip install "pyspark[connect]"'
+            ) from None
     # Workers run this interpreter (with pyarrow and solidify), not whatever `python3` is.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     quiet = Path(folder, "log4j2.properties")
