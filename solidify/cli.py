@@ -71,9 +71,39 @@ def _remember_format(ctx: click.Context, _param: click.Parameter, value: str | N
     ctx.meta["solidify.input_format"] = value
 
 
+def engine_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--engine: where the logs are read (DuckDB here, or Apache Spark)."""
+    return click.option(
+        "--engine",
+        metavar="ENGINE",
+        default="duckdb",
+        expose_value=False,
+        callback=_remember_engine,
+        help="duckdb (default: on this machine) or Apache Spark: spark (local mode, or Spark "
+        "Connect at $SPARK_REMOTE) or spark://HOST:PORT (needs solidify[spark] and Java 17).",
+    )(command)
+
+
+def _remember_engine(ctx: click.Context, param: click.Parameter, value: str) -> None:
+    from solidify.assess.spark import parse_engine
+
+    try:
+        ctx.meta["solidify.engine"] = parse_engine(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
 def load_logs(logs: tuple[str, ...], strict: bool) -> Ingested:
     """Read the logs with a progress bar on stderr, and report skipped records there."""
     from solidify.assess.ingest import discover, file_size, read_logs
+
+    engine, master = click.get_current_context().meta.get("solidify.engine", ("duckdb", None))
+    if engine == "spark":
+        from solidify.assess.spark import read_with_spark
+
+        input_format = click.get_current_context().meta.get("solidify.input_format")
+        result = read_with_spark(logs, master=master, strict=strict, input_format=input_format)
+        return _checked(result)
 
     total = sum(file_size(name) for name in discover(logs))
     show = sys.stderr.isatty() and total > 20_000_000
@@ -86,6 +116,10 @@ def load_logs(logs: tuple[str, ...], strict: bool) -> Ingested:
             progress=bar.update,
             input_format=click.get_current_context().meta.get("solidify.input_format"),
         )
+    return _checked(result)
+
+
+def _checked(result: Ingested) -> Ingested:
     report_problems(result)
     if result.problems.count and result.table.empty:
         first = result.problems.first[0] if result.problems.first else "?"
@@ -277,6 +311,7 @@ def _assessed(
 @config_option
 @filter_options("assess")
 @output_options
+@engine_option
 @click.option(
     "--by",
     type=click.Choice(["day", "week", "month"]),
@@ -536,6 +571,7 @@ def _short(value: Any, limit: int = 80) -> str:
 @logs_options
 @config_option
 @filter_options("report")
+@engine_option
 @click.option("--out", "-o", required=True, help="Report file: .html or .md.")
 @click.option(
     "--format", "fmt", type=click.Choice(["html", "markdown"]),

@@ -40,7 +40,8 @@ _MEANINGS = {
     ExitStatus.OK: "success",
     ExitStatus.GATE_FAILED: "a gate you asked for failed (`assess --fail-under-stage`, "
     "`--fail-over-replaceable`, `verify --min-agreement`)",
-    ExitStatus.USAGE: "usage error: an unknown option, a bad option value or a missing argument",
+    ExitStatus.USAGE: "usage error: an unknown option, a bad option value or a missing argument, "
+    "or an engine that cannot start here (`--engine spark` without PySpark or Java)",
     ExitStatus.BAD_INPUT: "bad input: a log, path or config file that cannot be read (the "
     "message names the file, line and field), a CSV or Parquet log without a required column, "
     "or logs whose every record was rejected",

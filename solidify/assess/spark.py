@@ -1,0 +1,651 @@
+"""The step table on Apache Spark: the same `Engine` as `steptable.StepTable`, for logs
+that outgrow one machine.
+
+Spark reads canonical JSON Lines and Parquet itself (local folders or any URI its
+file systems know: s3a://, gs://, abfss://, hdfs://); each record is then checked by
+the same rules as the local reader (`records.BatchBuilder`, run on the executors on
+Arrow batches), so defaults, `input`/`output` text and bad-record messages are the
+ones DuckDB's table gets. Files of other formats (CSV, OpenTelemetry, Langfuse …) are
+read by the local readers and handed to Spark as Arrow.
+
+Queries are written once, in DuckDB's dialect, and transpiled by SQLGlot; only their
+results (aggregates and samples) come back to the driver, as Arrow.
+
+Line numbers on Spark: for JSON Lines, the line in the file (counted from the start
+of each split Spark reads plus the line's place in the split, so blank lines count
+as they do locally); for Parquet, the row number in the file, as locally.
+
+PySpark is an optional extra (`pip install "solidify[spark]"`) and needs Java 17+.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from solidify.assess.records import BatchBuilder, Problem, Problems, Unreadable
+from solidify.assess.schema import STEP_TABLE_SCHEMA
+from solidify.assess.steptable import TABLE
+from solidify.errors import ExitStatus, InputError, SolidifyError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+# Local mode on a laptop or a CI runner: the driver is also the only executor.
+DEFAULT_DRIVER_MEMORY = os.environ.get("SOLIDIFY_SPARK_MEMORY", "1g")
+LOCAL = "local[*]"
+NATIVE = {"jsonl", "parquet"}  # what Spark reads itself; the rest goes through Python
+PROBLEM = "_problem"  # column of the parsed rows naming what is wrong with a bad record
+PROBLEM_FIELD = "_problem_field"
+INSTALL_HINT = 'install solidify[spark] (pip install "solidify[spark]") and Java 17 or later'
+
+_SPARK_TYPES = {
+    pa.string(): "STRING",
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.bool_(): "BOOLEAN",
+}
+
+
+class EngineUnavailable(SolidifyError):
+    """The engine asked for cannot start here (PySpark or Java missing, master unreachable)."""
+
+    exit_code = ExitStatus.USAGE
+
+
+def spark_type(kind: pa.DataType) -> str:
+    if pa.types.is_timestamp(kind):
+        return "TIMESTAMP"
+    return _SPARK_TYPES[kind]
+
+
+STEPS_DDL = ", ".join(f"`{f.name}` {spark_type(f.type)}" for f in STEP_TABLE_SCHEMA)
+
+
+@functools.lru_cache(maxsize=512)
+def to_spark_sql(sql: str) -> str:
+    """DuckDB SQL in Spark's dialect (cached: the stages ask the same questions per step)."""
+    import sqlglot
+
+    tree = sqlglot.parse_one(sql, read="duckdb").transform(_spark_forms)
+    return tree.sql(dialect="spark")
+
+
+def _spark_forms(node: Any) -> Any:
+    """What SQLGlot leaves in a form Spark refuses or reads differently (docs/performance.md,
+    "Engines"): DuckDB's quantile_cont(x, q) is Spark's percentile(x, q) (the same linear
+    interpolation) and quantile_disc(x, q) is percentile_disc(q) WITHIN GROUP (ORDER BY x)."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.PercentileCont) and node.args.get("expression") is not None:
+        return exp.Anonymous(this="percentile", expressions=[node.this, node.expression])
+    if isinstance(node, exp.PercentileDisc) and node.args.get("expression") is not None:
+        ordered = exp.Order(expressions=[exp.Ordered(this=node.this, nulls_first=False)])
+        return exp.WithinGroup(
+            this=exp.Anonymous(this="percentile_disc", expressions=[node.expression]),
+            expression=ordered,
+        )
+    return node
+
+
+@dataclass
+class Reading:
+    """What reading into Spark found: the files and the records it skipped."""
+
+    files: list[str] = field(default_factory=list)
+    problems: Problems = field(default_factory=Problems)
+
+
+def check_available() -> None:
+    """One clear line, before anything starts, when PySpark or Java is missing."""
+    for module, name in (("pyspark", "PySpark"), ("sqlglot", "SQLGlot")):
+        try:
+            __import__(module)
+        except ImportError:
+            raise EngineUnavailable(
+                f"--engine spark: {name} is not installed; {INSTALL_HINT}"
+            ) from None
+    if os.environ.get("SPARK_REMOTE"):
+        return  # Spark Connect: the server runs Java, not this machine
+    java_home = os.environ.get("JAVA_HOME")
+    java = Path(java_home, "bin", "java") if java_home else None
+    if not (java and java.exists()) and not shutil.which("java"):
+        raise EngineUnavailable(f"--engine spark: no Java found (java, JAVA_HOME); {INSTALL_HINT}")
+
+
+def start_session(master: str | None, folder: str, memory: str = DEFAULT_DRIVER_MEMORY):
+    """A Spark session: Spark Connect when SPARK_REMOTE is set, else `master` (local[*] by
+    default) with a small driver, no UI, quiet logs, and scratch space under `folder`."""
+    check_available()
+    import warnings
+
+    # PySpark warns about pandas 3 on import; the step table reaches it as Arrow, not pandas.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+    from pyspark.sql import SparkSession
+
+    remote = os.environ.get("SPARK_REMOTE")
+    if remote and master in (None, LOCAL):
+        try:
+            return SparkSession.builder.remote(remote).getOrCreate()
+        except Exception as exc:  # the Connect client's packages missing, server not there
+            raise EngineUnavailable(
+                f"--engine spark: Spark Connect at {remote} (SPARK_REMOTE): {_one_line(exc)}; "
+                'the client needs pip install "pyspark[connect]"'
+            ) from None
+    # Workers run this interpreter (with pyarrow and solidify), not whatever `python3` is.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    quiet = Path(folder, "log4j2.properties")
+    # Errors only; the shell logger at the same level keeps Spark from announcing its own.
+    quiet.write_text("rootLogger.level = error\nrootLogger.appenderRef.stderr.ref = console\n"
+                     "logger.repl.name = org.apache.spark.repl.Main\nlogger.repl.level = error\n"
+                     "appender.console.type = Console\nappender.console.name = console\n"
+                     "appender.console.target = SYSTEM_ERR\n"
+                     "appender.console.layout.type = PatternLayout\n"
+                     "appender.console.layout.pattern = spark: %p %m%n\n")  # fmt: skip
+    # The JVM's own temporary files go to the private folder too, removed on close.
+    scratch = os.path.join(folder, "tmp")
+    os.makedirs(scratch, exist_ok=True)
+    java_options = (
+        f"-Dlog4j2.configurationFile=file:{quiet} -Dderby.system.home={folder} "
+        f"-Djava.io.tmpdir={scratch}"
+    )
+    local = (master or LOCAL).startswith("local")
+    settings = {
+        "spark.master": master or LOCAL,
+        "spark.app.name": "solidify",
+        "spark.driver.memory": memory,
+        "spark.driver.extraJavaOptions": java_options,
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.local.dir": os.path.join(folder, "local"),
+        "spark.sql.warehouse.dir": os.path.join(folder, "warehouse"),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        # Local mode: a few partitions per shuffle, not Spark's 200.
+        "spark.sql.shuffle.partitions": "8" if local else "200",
+    }
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    conf = SparkConf().setAll(list(settings.items()))
+    # The JVM's own output (its banner, its logs, the workers' stderr) goes to a file in the
+    # private folder: standard output carries only what the command writes, and standard
+    # error only solidify's messages; a start that fails quotes the file's last line.
+    log_path = os.path.join(folder, "spark.log")
+    interrupt = signal.getsignal(signal.SIGINT)
+    logging.getLogger().addFilter(_quiet_py4j)
+    # Py4J logs each broken call with a traceback; the error reaches us as an exception.
+    logging.getLogger("py4j").setLevel(logging.CRITICAL)
+    gateway = None
+    try:
+        with open(log_path, "wb") as log:
+            gateway = launch_gateway(conf, popen_kwargs={"stdout": log, "stderr": log})
+        context = SparkContext(conf=conf, gateway=gateway)
+    except BaseException as exc:  # the JVM did not start, the master is unreachable, Ctrl-C
+        _end_jvm(gateway)
+        if not isinstance(exc, Exception):
+            raise
+        detail = _last_line(log_path) or _one_line(exc)
+        raise EngineUnavailable(f"--engine spark: Spark did not start: {detail}") from None
+    finally:
+        # PySpark's Ctrl-C handler calls into the JVM from inside a call to it (a traceback
+        # on stderr); a plain KeyboardInterrupt stops the command, and closing the table
+        # stops Spark's jobs.
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, interrupt)
+    context.setLogLevel("ERROR")
+    return SparkSession(context)
+
+
+def stop_session(session: SparkSession) -> None:
+    """Stop a session this process started, and its JVM with it: nothing may write to the
+    scratch folder once it is removed (a later session starts a new JVM)."""
+    from pyspark import SparkContext
+
+    gateway = getattr(session.sparkContext, "_gateway", None)
+    try:
+        session.stop()
+    finally:
+        _end_jvm(gateway)
+        SparkContext._gateway = None  # type: ignore[attr-defined]
+        SparkContext._jvm = None  # type: ignore[attr-defined]
+
+
+def _end_jvm(gateway: Any) -> None:
+    """The JVM ends when its standard input closes; killed if it has not within 20 s."""
+    proc = getattr(gateway, "proc", None)
+    if proc is None:
+        return
+    with contextlib.suppress(Exception):  # already gone
+        gateway.close()
+    if proc.stdin:
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=20)
+    except Exception:
+        proc.kill()
+        proc.wait()
+
+
+def _quiet_py4j(record: logging.LogRecord) -> bool:
+    """Py4J logs the Ctrl-C that stopped a call to the JVM with a traceback, on the root
+    logger; the command says it was stopped, in one line."""
+    return "while sending command" not in record.getMessage()
+
+
+def _last_line(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = [line.strip() for line in handle if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1][:200] if lines else ""
+
+
+def _running_session(master: str | None) -> SparkSession | None:
+    if master not in (None, LOCAL) or os.environ.get("SPARK_REMOTE"):
+        return None
+    from pyspark.sql import SparkSession
+
+    return SparkSession.getActiveSession()
+
+
+class SparkStepTable:
+    """The `steps` table as a Spark temp view; use it as a context manager.
+
+    Given a `session`, or when one is already running in this process, it works in an
+    isolated child session (its own temp views) and leaves the session running on close;
+    otherwise it starts one and stops it on close.
+    """
+
+    def __init__(
+        self,
+        master: str | None = None,
+        *,
+        session: SparkSession | None = None,
+        memory: str = DEFAULT_DRIVER_MEMORY,
+    ) -> None:
+        check_available()
+        # A session already running in this process (a notebook, the tests) is joined, not
+        # stopped: the table keeps to a child session of its own.
+        session = session or _running_session(master)
+        self._folder = tempfile.mkdtemp(prefix="solidify-spark-")
+        self._owned = session is None
+        self._cached: list[DataFrame] = []
+        base = None
+        try:
+            base = session or start_session(master, self._folder, memory)
+            self.spark = base if self._owned else base.newSession()
+            self._frames: list[DataFrame] = []
+            self.spark.createDataFrame([], STEPS_DDL).createOrReplaceTempView(TABLE)
+        except BaseException:
+            try:
+                if self._owned and base is not None:
+                    stop_session(base)
+            finally:
+                shutil.rmtree(self._folder, ignore_errors=True)
+            raise
+
+    # --- the Engine protocol -------------------------------------------------------
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
+        """Run DuckDB SQL (`$name` parameters) on Spark; the result as Arrow."""
+        frame = self.spark.sql(to_spark_sql(sql), args=params or None)
+        return frame.toArrow()
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self.spark.createDataFrame(table).createOrReplaceTempView(name)
+
+    # --- filling the table ---------------------------------------------------------
+
+    @classmethod
+    def of(cls, tables: Iterable[pa.Table], **options: Any) -> SparkStepTable:
+        table = cls(**options)
+        try:
+            for batch in tables:
+                table.append(batch)
+        except BaseException:
+            table.close()
+            raise
+        return table
+
+    def append(self, batch: pa.Table) -> None:
+        """Add rows given in STEP_TABLE_SCHEMA (from the local readers)."""
+        data = batch.select(STEP_TABLE_SCHEMA.names).cast(STEP_TABLE_SCHEMA)
+        self._add(self.spark.createDataFrame(data.replace_schema_metadata(None), STEPS_DDL))
+
+    def read(
+        self, paths: Sequence[str], *, strict: bool = False, input_format: str | None = None
+    ) -> Reading:
+        """Read logs into `steps`: JSON Lines and Parquet by Spark, the rest locally."""
+        if input_format not in (None, "canonical"):
+            return self._read_locally(list(paths), strict, input_format)
+        native: dict[str, list[str]] = {"jsonl": [], "parquet": []}
+        local: list[str] = []
+        reading = Reading()
+        for path in paths:
+            for name in _expand(path):
+                kind = _native_kind(name, input_format)
+                (native[kind] if kind else local).append(name)
+                reading.files.append(name)
+        parsed = [self._parse(kind, names) for kind, names in native.items() if names]
+        for frame in parsed:
+            frame = frame.persist()
+            self._cached.append(frame)
+            _collect_problems(frame, reading.problems, strict)
+            self._add(frame.where(f"{PROBLEM} IS NULL").select(*STEP_TABLE_SCHEMA.names))
+        if local:
+            found = self._read_locally(local, strict, input_format)
+            reading.problems.count += found.problems.count
+            for problem in found.problems.first:
+                if len(reading.problems.first) < reading.problems.keep:
+                    reading.problems.first.append(problem)
+        return reading
+
+    def _read_locally(self, names: list[str], strict: bool, input_format: str | None) -> Reading:
+        from solidify.assess.ingest import from_frame, read_logs
+
+        result = read_logs(names, strict=strict, input_format=input_format)
+        if len(result.table):
+            self.append(from_frame(result.table))
+        return Reading(files=result.files, problems=result.problems)
+
+    def _parse(self, kind: str, names: list[str]) -> DataFrame:
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        sources = {_spark_uri(name): name for name in names}
+        if kind == "jsonl":
+            raw = self.spark.read.text(names).select(
+                F.col("value"),
+                F.col("_metadata.file_path").alias("file"),
+                F.col("_metadata.file_block_start").alias("block"),
+                F.monotonically_increasing_id().alias("row"),
+            )
+            # A split's lines are consecutive rows of one partition: a line's number is the
+            # lines of the file's earlier splits plus its place in its own split.
+            splits = raw.groupBy("file", "block").agg(
+                F.count("*").alias("lines"), F.min("row").alias("first_row")
+            )
+            earlier = Window.partitionBy("file").orderBy("block")
+            splits = splits.select(
+                "file", "block", "first_row",
+                (F.sum("lines").over(earlier) - F.col("lines")).alias("before"),
+            )  # fmt: skip
+            lines = raw.join(F.broadcast(splits), ["file", "block"]).select(
+                "value",
+                "file",
+                (F.col("before") + F.col("row") - F.col("first_row") + 1).alias("line"),
+            )
+            parse = functools.partial(_parse_jsonl_batches, sources=sources)
+            return lines.mapInArrow(parse, PARSED_DDL)
+        table = self.spark.read.option("mergeSchema", "true").parquet(*names)
+        table = table.select(
+            "*",
+            F.col("_metadata.file_path").alias("_file"),
+            (F.col("_metadata.row_index") + 1).alias("_row"),
+        )
+        return table.mapInArrow(
+            functools.partial(_parse_parquet_batches, sources=sources), PARSED_DDL
+        )
+
+    def _add(self, frame: DataFrame) -> None:
+        self._frames.append(frame)
+        steps = self._frames[0]
+        for more in self._frames[1:]:
+            steps = steps.unionByName(more)
+        steps.createOrReplaceTempView(TABLE)
+
+    # --- conveniences ----------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return int(self.spark.sql(f"SELECT count(*) AS n FROM {TABLE}").collect()[0][0])
+
+    def arrow(self, where: str = "true") -> pa.Table:
+        """Rows as Arrow, by source and line (for small logs and the local assessment)."""
+        table = self.query(f"SELECT * FROM {TABLE} WHERE {where} ORDER BY source, line")
+        return table.cast(STEP_TABLE_SCHEMA)
+
+    def close(self) -> None:
+        try:
+            for frame in self._cached:
+                frame.unpersist()
+            if self._owned:
+                stop_session(self.spark)
+            else:
+                self.spark.catalog.dropTempView(TABLE)
+        finally:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+    def __enter__(self) -> SparkStepTable:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+PARSED_DDL = f"{STEPS_DDL}, `{PROBLEM}` STRING, `{PROBLEM_FIELD}` STRING"
+
+
+def _is_uri(path: str) -> bool:
+    return "://" in path
+
+
+def _expand(path: str) -> list[str]:
+    """A local folder is listed as the local reader lists it; a URI is Spark's to list."""
+    if _is_uri(path):
+        return [path]
+    from solidify.assess.ingest import discover
+
+    return discover([path])
+
+
+def _native_kind(name: str, input_format: str | None) -> str | None:
+    """`jsonl` or `parquet` when Spark can read the file itself as canonical records."""
+    from solidify.assess.ingest import _check_content, _jsonl_format, reader_for
+
+    if _is_uri(name):
+        # Spark lists and reads it: a file, folder or glob of Parquet when the name ends in
+        # .parquet, else of JSON Lines (optionally gzipped).
+        if input_format not in (None, "canonical") or reader_for(name) not in (*NATIVE, None):
+            raise InputError(
+                "from a URI Spark reads canonical JSON Lines and Parquet; read other formats "
+                "from a local path",
+                file=name,
+            )
+        return "parquet" if reader_for(name) == "parquet" else "jsonl"
+    kind = reader_for(name)
+    if kind not in NATIVE:
+        return None
+    _check_content(name, name.lower().endswith(".gz"))
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        from solidify.assess.schema import STEP_TABLE_MARKER
+
+        schema = pq.read_schema(name)
+        marked = (schema.metadata or {}).get(STEP_TABLE_MARKER[0]) == STEP_TABLE_MARKER[1]
+        canonical = {"workflow", "run_id", "step"} <= set(schema.names)
+        return "parquet" if marked or (canonical and "run_type" not in schema.names) else None
+    import gzip
+
+    opener = gzip.open if name.lower().endswith(".gz") else open
+    with opener(name, "rb") as handle:
+        head = handle.read(1 << 16)
+    if input_format is None and _jsonl_format(head, name) != "canonical":
+        return None
+    # A file that does not start with a record is refused by the local reader's words.
+    first = next((raw for raw in head.split(b"\n") if raw.strip()), b"")
+    return "jsonl" if first.lstrip().startswith(b"{") else None
+
+
+def _spark_uri(name: str) -> str:
+    """The path as Spark's `_metadata.file_path` names it."""
+    if _is_uri(name):
+        return name
+    return Path(name).resolve().as_uri()
+
+
+def _source(uri: str, sources: dict[str, str]) -> str:
+    return sources.get(uri) or sources.get(uri.replace("file:/", "file:///", 1)) or uri
+
+
+def _parsed(table: pa.Table, problems: dict[int, tuple[str | None, str]], source: str) -> pa.Table:
+    """The parsed rows plus one row per bad record (only its source, line and problem)."""
+    good = table.append_column(PROBLEM, pa.nulls(len(table), pa.string()))
+    good = good.append_column(PROBLEM_FIELD, pa.nulls(len(table), pa.string()))
+    if not problems:
+        return good
+    bad = {name: pa.nulls(len(problems), STEP_TABLE_SCHEMA.field(name).type)
+           for name in STEP_TABLE_SCHEMA.names}  # fmt: skip
+    bad["source"] = pa.array([source] * len(problems), pa.string())
+    bad["line"] = pa.array(list(problems), pa.int64())
+    bad[PROBLEM] = pa.array([m for _, m in problems.values()], pa.string())
+    bad[PROBLEM_FIELD] = pa.array([f for f, _ in problems.values()], pa.string())
+    return pa.concat_tables([good, pa.table(bad, schema=good.schema)])
+
+
+def _build(source: str, lines: list[int], records: list[Any]) -> pa.RecordBatch:
+    """One file's records checked by the local reader's rules, bad ones as problem rows."""
+    problems = Problems(keep=len(records))
+    table = BatchBuilder(source, problems).build(lines, records)
+    bad = {p.line: (p.field, p.message) for p in problems.first}
+    return _parsed(table, bad, source).cast(_PARSED_SCHEMA)
+
+
+_PARSED_SCHEMA = pa.schema(
+    [*STEP_TABLE_SCHEMA, pa.field(PROBLEM, pa.string()), pa.field(PROBLEM_FIELD, pa.string())]
+)
+
+
+def _by_file(batch: pa.RecordBatch, file_column: str) -> Iterator[tuple[str, pa.RecordBatch]]:
+    """A batch's rows grouped by file (a partition may hold several small files)."""
+    files = batch.column(file_column).to_pylist()
+    start = 0
+    for i in range(1, len(files) + 1):
+        if i == len(files) or files[i] != files[start]:
+            yield files[start], batch.slice(start, i - start)
+            start = i
+
+
+def _parse_jsonl_batches(batches: Iterator[pa.RecordBatch], sources: dict[str, str]):
+    from solidify.assess.ingest import _loads, _short
+
+    for batch in batches:
+        for uri, part in _by_file(batch, "file"):
+            lines: list[int] = []
+            records: list[Any] = []
+            for line, raw in zip(part.column("line").to_pylist(),
+                                 part.column("value").to_pylist(), strict=True):  # fmt: skip
+                if not raw.strip():
+                    continue
+                try:
+                    records.append(_loads(raw.encode()))
+                except (ValueError, UnicodeDecodeError) as exc:
+                    records.append(Unreadable(f"not valid JSON: {_short(exc)}"))
+                lines.append(line)
+            if records:
+                yield from _build(_source(uri, sources), lines, records).to_batches()
+
+
+def _parse_parquet_batches(batches: Iterator[pa.RecordBatch], sources: dict[str, str]):
+    from solidify.assess.ingest import _json_cell
+    from solidify.assess.schema import STEP_TABLE_SCHEMA as SCHEMA
+
+    names = SCHEMA.names
+    for batch in batches:
+        for uri, part in _by_file(batch, "_file"):
+            source = _source(uri, sources)
+            rows = part.drop_columns(["_file", "_row"]) if hasattr(part, "drop_columns") else part
+            if {"rollup", "extra", "source", "line"} <= set(rows.schema.names):
+                # Written by `solidify ingest`: already checked, kept as it is.
+                table = pa.Table.from_batches([rows]).select(names).cast(SCHEMA)
+                yield from _parsed(table, {}, source).cast(_PARSED_SCHEMA).to_batches()
+                continue
+            records = []
+            for record in rows.to_pylist():
+                for key in ("input", "output"):
+                    if isinstance(record.get(key), str):
+                        record[key] = _json_cell(record[key])
+                for key in ("started_at", "ended_at"):
+                    value = record.get(key)
+                    if hasattr(value, "isoformat"):
+                        record[key] = value.isoformat()
+                records.append({k: v for k, v in record.items() if v is not None})
+            lines = part.column("_row").to_pylist()
+            yield from _build(source, lines, records).to_batches()
+
+
+def _collect_problems(frame: DataFrame, problems: Problems, strict: bool) -> None:
+    """Count the bad records; bring back the first few (by file and line) for the message."""
+    from pyspark.sql import functions as F
+
+    bad = frame.where(F.col(PROBLEM).isNotNull())
+    count = bad.count()
+    if not count:
+        return
+    first = bad.orderBy("source", "line").select("source", "line", PROBLEM_FIELD, PROBLEM)
+    rows = first.limit(1 if strict else problems.keep).collect()
+    if strict:
+        source, line, field_name, message = rows[0]
+        raise InputError(message, file=source, line=line, field=field_name)
+    for source, line, field_name, message in rows:
+        problems.add(Problem(source, line, field_name, message))
+    problems.count += count - len(rows)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def parse_engine(value: str) -> tuple[str, str | None]:
+    """`--engine`: ("duckdb", None), ("spark", None) or ("spark", "spark://HOST:PORT")."""
+    if value == "duckdb":
+        return "duckdb", None
+    if value == "spark":
+        return "spark", None
+    if value.startswith("spark://") and len(value) > len("spark://"):
+        return "spark", value
+    raise ValueError(f"{value!r}: expected duckdb, spark or spark://HOST:PORT")
+
+
+def read_with_spark(
+    paths: Sequence[str],
+    *,
+    master: str | None = None,
+    strict: bool = False,
+    input_format: str | None = None,
+    session: SparkSession | None = None,
+) -> Any:
+    """Read the logs on Spark and bring the rows back as the local step table
+    (`ingest.Ingested`), in the order the local reader gives them.
+
+    This is the bridge until the measures run as queries on the engine: then only
+    their aggregates and samples come back (`SparkStepTable.query`)."""
+    import pyarrow.compute as pc
+
+    from solidify.assess.ingest import Ingested, to_frame
+
+    with SparkStepTable(master, session=session) as table:
+        reading = table.read(paths, strict=strict, input_format=input_format)
+        rows = table.query(f"SELECT * FROM {TABLE}").cast(STEP_TABLE_SCHEMA)
+    order = {name: i for i, name in enumerate(reading.files)}
+    rank = pa.array([order.get(s, len(order)) for s in rows["source"].to_pylist()], pa.int64())
+    rows = rows.append_column("_rank", rank)
+    rows = rows.take(pc.sort_indices(rows, [("_rank", "ascending"), ("line", "ascending")]))
+    frame = to_frame(rows.drop_columns(["_rank"]))
+    return Ingested(table=frame, problems=reading.problems, files=reading.files)
