@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import weakref
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -45,6 +46,8 @@ class StepTable:
 
     def __init__(self, *, memory_limit: str = DEFAULT_MEMORY, threads: int | None = None) -> None:
         self._folder = tempfile.mkdtemp(prefix="solidify-")
+        # Also removed if the owner forgets to close it, at the latest when Python exits.
+        self._removal = weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
         try:
             self.con = duckdb.connect(
                 config={
@@ -58,7 +61,7 @@ class StepTable:
             )
             self.con.execute(f"CREATE TABLE {TABLE} ({columns})").fetchall()
         except BaseException:
-            shutil.rmtree(self._folder, ignore_errors=True)
+            self._removal()
             raise
 
     @classmethod
@@ -95,7 +98,7 @@ class StepTable:
         try:
             self.con.close()
         finally:
-            shutil.rmtree(self._folder, ignore_errors=True)
+            self._removal()
 
     def __enter__(self) -> StepTable:
         return self
