@@ -145,8 +145,8 @@ def _problem_sql() -> str:
     for name in _names("timestamp"):
         v = f'v."{name}"'
         checks.append(
-            (f"(NOT regexp_matches({v}, {_sql_string(_TIMESTAMP)}) "
-             f"OR try_cast({v} AS TIMESTAMPTZ) IS NULL)", _sql_string(name))
+            (f"({v} IS NOT NULL AND (NOT regexp_matches({v}, {_sql_string(_TIMESTAMP)}) "
+             f"OR try_cast({v} AS TIMESTAMPTZ) IS NULL))", _sql_string(name))
         )  # fmt: skip
     # Any problem at all is one OR (cheap on good rows); which one, only on the bad.
     anyone = " OR ".join(f"({c})" for c, _ in checks)
