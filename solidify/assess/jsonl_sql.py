@@ -1,13 +1,15 @@
 """Canonical JSON Lines read by DuckDB into the step table.
 
 Python only cuts the file into blocks that end at a newline and numbers their lines
-(Arrow splits each block without making a Python object per line); DuckDB parses
-every line once, checks each field's type, the required fields, the enums and ranges
-in one query, and inserts the good rows into `steps` with the contract's defaults.
+(numpy finds the newlines; the lines reach DuckDB as one Arrow array over the block's
+bytes, without a Python object per line); one query per block parses every line,
+checks each field's type, the required fields, the enums, ranges and timestamps, and
+the good rows go into `steps` with the contract's defaults.
 Only the lines that query flags come back to Python, where the same checks as every
 other reader's (`records.BatchBuilder`) name the line and field and keep any row the
 query flagged only to be safe: the query is stricter than the record checks, never
-looser, so a message is always the one the Python readers give.
+looser (but for a record repeating a key), so a message is always the one the Python
+readers give.
 
 `input`, `output` and `extra` are DuckDB's compact JSON (keys in logged order);
 `Ingested.frame` turns them into the canonical form before Python uses them.
@@ -178,8 +180,12 @@ def _insert_sql() -> str:
         elif name in ("input", "output"):
             value = f"nullif(f.{name}::VARCHAR, 'null')"
         elif name == "extra":
-            value = (f"CASE WHEN ok THEN nullif(json_merge_patch(text, {_sql_string(known)})"
-                     "::VARCHAR, '{}') END")  # fmt: skip
+            # Only records with more keys than their known fields hold have an `extra`:
+            # counting keys is cheaper than patching every record.
+            present = " + ".join(f'(f."{n}" IS NOT NULL)::INTEGER' for n in _FIELDS)
+            patched = f"json_merge_patch(text, {_sql_string(known)})::VARCHAR"
+            more = f"len(json_keys(text)) > {present}"
+            value = f"CASE WHEN ok AND {more} THEN nullif({patched}, '{{}}') END"
         elif name == "source":
             value = "$source::VARCHAR"
         elif name == "line":
