@@ -1,13 +1,16 @@
 """Time `solidify assess` on a 500 000-record log against DuckDB doing only the counting.
 
     pip install -e ".[bench]"
-    python benchmarks/assess.py [--records 500000] [--keep]
+    python benchmarks/assess.py [--records 500000] [--dir FOLDER] [--keep] [--read-only]
 
 DuckDB computes per-step counts, error rates, token sums and distinct inputs on the
 same file; solidify does all of that and prices, failure accounting, determinism,
-program synthesis, recommendations and stages. Both run in their own process; the
-figures are wall time and peak resident memory of each process.
-Targets (issue 3): ratio <= 5, solidify's peak RSS <= 2 GB.
+program synthesis, recommendations and stages. Each runs in its own process, alternately
+with solidify's reading alone (`read_logs` into the DuckDB step table), so that the time
+splits into reading and the rest; the figures are wall time and peak resident memory of
+each process, and each run's ratio to DuckDB's run before it. `--read-only` leaves the
+whole assessment out (a 10 M-record log, about 3.4 GB: `--records 10000000 --dir /big`).
+Targets (issue 14): 500 k ratio <= 2.5 and RSS <= 1 GB; 10 M ratio <= 3 and RSS <= 3 GB.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -113,6 +117,14 @@ GROUP BY ALL ORDER BY ALL
 """
 
 
+READ_ONLY = """
+import sys
+from solidify.assess.ingest import read_logs
+with read_logs([sys.argv[1]]) as result:
+    print(len(result.table))
+"""
+
+
 def timed(command: list[str]) -> tuple[float, float, str]:
     """Wall seconds, peak RSS in MB of the child (and of the processes it waited for),
     and its stdout."""
@@ -133,11 +145,23 @@ def timed(command: list[str]) -> tuple[float, float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=500_000)
+    parser.add_argument("--dir", type=Path, help="write the log here (default: a temporary folder)")
+    parser.add_argument("--read-only", action="store_true", help="time reading, not assessing")
     parser.add_argument("--keep", action="store_true", help="keep the generated log")
     parser.add_argument("--log", type=Path, help="time this log instead of generating one")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each tool (median)")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="solidify-bench-"))
+    folder = Path(tempfile.mkdtemp(prefix="solidify-bench-", dir=args.dir))
+    try:
+        run(args, folder)
+    finally:
+        if args.log is not None or not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)  # also after a failure or Ctrl-C
+        else:
+            print(f"kept {folder / 'log.jsonl'}")
+
+
+def run(args: argparse.Namespace, folder: Path) -> None:
     log = args.log or folder / "log.jsonl"
     if args.log is None:
         t0 = time.perf_counter()
@@ -147,34 +171,39 @@ def main() -> None:
     duck = [sys.executable, "-c",
             "import duckdb, sys; print(len(duckdb.sql(sys.argv[1]).fetchall()))",
             DUCKDB_QUERY.format(path=log)]  # fmt: skip
+    reading = [sys.executable, "-c", READ_ONLY, str(log)]
     ours = [sys.executable, "-m", "solidify", "assess", str(log), "--format", "json"]
-    # Alternate the two, so that both meet the machine in the same state.
-    duck_runs, our_runs = [], []
-    for _ in range(max(1, args.repeat)):
+    # Alternate them, so that all meet the machine in the same state.
+    duck_runs, read_runs, our_runs = [], [], []
+    for number in range(1, max(1, args.repeat) + 1):
         duck_runs.append(timed(duck))
-        our_runs.append(timed(ours))
+        read_runs.append(timed(reading))
+        line = (f"run {number}: duckdb {duck_runs[-1][0]:.2f} s {duck_runs[-1][1]:.0f} MB; "
+                f"reading {read_runs[-1][0]:.2f} s {read_runs[-1][1]:.0f} MB "
+                f"(ratio {read_runs[-1][0] / duck_runs[-1][0]:.2f})")  # fmt: skip
+        if not args.read_only:
+            our_runs.append(timed(ours))
+            line += (f"; assess {our_runs[-1][0]:.2f} s {our_runs[-1][1]:.0f} MB "
+                     f"(ratio {our_runs[-1][0] / duck_runs[-1][0]:.2f}, reading "
+                     f"{read_runs[-1][0] / our_runs[-1][0]:.0%} of it)")  # fmt: skip
+        print(line, flush=True)
     duck_s = statistics.median(run[0] for run in duck_runs)
-    ours_s = statistics.median(run[0] for run in our_runs)
-    duck_mb = max(run[1] for run in duck_runs)
-    ours_mb = max(run[1] for run in our_runs)
-    steps_assessed = sum(len(w["steps"]) for w in json.loads(our_runs[-1][2])["workflows"])
 
     def spread(runs: list) -> str:
         return ", ".join(f"{run[0]:.2f}" for run in runs)
 
-    print(f"{'duckdb (counts only)':<29} {duck_s:7.2f} s   peak RSS {duck_mb:7.0f} MB"
-          f"   runs: {spread(duck_runs)}")  # fmt: skip
-    label = f"solidify assess (full, {steps_assessed} steps)"
-    print(f"{label:<29} {ours_s:7.2f} s   peak RSS {ours_mb:7.0f} MB   runs: {spread(our_runs)}")
-    print(
-        f"ratio solidify/duckdb (medians of {len(our_runs)}): {ours_s / duck_s:.2f} (target <= 5); "
-        f"peak RSS {ours_mb / 1024:.2f} GB (target <= 2 GB)"
-    )
-    if args.log is None and not args.keep:
-        log.unlink()
-        folder.rmdir()
-    elif args.log is None:
-        print(f"kept {log}")
+    print(f"{'duckdb (counts only)':<29} {duck_s:7.2f} s   peak RSS "
+          f"{max(run[1] for run in duck_runs):7.0f} MB   runs: {spread(duck_runs)}")  # fmt: skip
+    rows = [("solidify reading (read_logs)", read_runs)]
+    if our_runs:
+        steps_assessed = sum(len(w["steps"]) for w in json.loads(our_runs[-1][2])["workflows"])
+        rows.append((f"solidify assess ({steps_assessed} steps)", our_runs))
+    for label, runs in rows:
+        median = statistics.median(run[0] for run in runs)
+        peak = max(run[1] for run in runs)
+        print(f"{label:<29} {median:7.2f} s   peak RSS {peak:7.0f} MB   runs: {spread(runs)}")
+        print(f"  ratio to duckdb (medians of {len(runs)}): {median / duck_s:.2f}; "
+              f"peak RSS {peak / 1024:.2f} GB")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -94,7 +94,8 @@ def _remember_engine(ctx: click.Context, param: click.Parameter, value: str) -> 
 
 
 def load_logs(logs: tuple[str, ...], strict: bool) -> Ingested:
-    """Read the logs with a progress bar on stderr, and report skipped records there."""
+    """Read the logs with a progress bar on stderr, and report skipped records there.
+    The caller closes the result (its step table's temporary folder goes with it)."""
     from solidify.assess.ingest import discover, file_size, read_logs
 
     engine, master = click.get_current_context().meta.get("solidify.engine", ("duckdb", None))
@@ -121,7 +122,8 @@ def load_logs(logs: tuple[str, ...], strict: bool) -> Ingested:
 
 def _checked(result: Ingested) -> Ingested:
     report_problems(result)
-    if result.problems.count and result.table.empty:
+    if result.problems.count and not len(result.table):
+        result.close()
         first = result.problems.first[0] if result.problems.first else "?"
         raise InputError(f"every record was rejected ({result.problems.count}); first: {first}")
     return result
@@ -170,10 +172,11 @@ def ingest(logs: tuple[str, ...], strict: bool, out: str, force: bool) -> None:
     from solidify.io import check_writable
 
     check_writable(out, force=force)
-    result = load_logs(logs, strict)
-    write_step_table(result.table, out, force=force)
+    with load_logs(logs, strict) as result:
+        frame = result.frame()
+    write_step_table(frame, out, force=force)
     click.echo(
-        f"wrote {len(result.table)} step executions from {len(result.files)} file(s) to {out}",
+        f"wrote {len(frame)} step executions from {len(result.files)} file(s) to {out}",
         err=True,
     )
 
@@ -265,14 +268,7 @@ def run_assessment(
     """Read logs and assess them, with progress on stderr when it is a terminal.
     Returns (step table, assessment, config). `known`: programs kept in the history
     (solidify.assess.kept), re-checked before searching."""
-    from solidify.assess.sharedread import discard_started, prefetch
-
-    # A large log starts being read in worker processes while pandas and the rest load.
-    prefetch(logs)
-    try:
-        return _assessed(logs, strict, config_path, workflows, steps, known)
-    finally:
-        discard_started()  # a reading never picked up (the command failed first)
+    return _assessed(logs, strict, config_path, workflows, steps, known)
 
 
 def _assessed(
@@ -288,14 +284,15 @@ def _assessed(
     config = load_config(config_path)
     from solidify.assess.assessment import assess as run
 
-    result = load_logs(logs, strict)
+    with load_logs(logs, strict) as result:
+        table = result.frame()
     show = sys.stderr.isatty()
 
     def progress(label: str) -> None:
         if show:
             click.echo(f"\r\033[Kfinding code for {label}", nl=False, err=True)
 
-    assessment = run(result.table, config, workflows=workflows, steps=steps, progress=progress,
+    assessment = run(table, config, workflows=workflows, steps=steps, progress=progress,
                      known=known)  # fmt: skip
     if show:
         click.echo("\r\033[K", nl=False, err=True)
@@ -303,7 +300,7 @@ def _assessed(
         click.echo(f"warning: {warning}", err=True)
     if workflows and not assessment.workflows:
         raise InputError(f"no workflow matches {', '.join(workflows)}")
-    return result.table, assessment, config
+    return table, assessment, config
 
 
 @cli.command()
@@ -528,7 +525,8 @@ def verify(
     from solidify.migrate.verify import verify as run_verify
 
     load_config(config_path)
-    table = select(load_logs(logs, strict).table, workflows, steps)
+    with load_logs(logs, strict) as result:
+        table = select(result.frame(), workflows, steps)
     if table.empty:
         raise InputError("no step of these logs matches " + ", ".join((*workflows, *steps)))
     report = run_verify(package, table, timeout=timeout)

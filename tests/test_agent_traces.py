@@ -27,7 +27,7 @@ def _steps_of(paths: tuple[str, ...]) -> dict[str, dict]:
     result = read_logs(list(paths))
     assert result.problems.count == 0
     out = {}
-    for w in assess(result.table).workflows:
+    for w in assess(result.frame()).workflows:
         for s in w.steps:
             out[s.step] = {"workflow": w.workflow, **s.to_dict()}
     return out
@@ -126,7 +126,7 @@ def test_an_explicit_langsmith_project_is_kept(tmp_path: Path) -> None:
                "role": "assistant", "content": "hello"}}]}}  # fmt: skip
     path = tmp_path / "runs.json"
     path.write_text(json.dumps([run]), encoding="utf-8")
-    table = read_logs([str(path)]).table
+    table = read_logs([str(path)]).frame()
     assert table["workflow"].astype(str).tolist() == ["support-bot"]
     assert table["output"].tolist() == ['"hello"']  # the answer, not the API response
 
@@ -144,7 +144,7 @@ def test_langfuse_names_lose_ids_and_events_are_not_steps(tmp_path: Path) -> Non
     }  # fmt: skip
     path = tmp_path / "trace.json"
     path.write_text(json.dumps(trace), encoding="utf-8")
-    table = read_logs([str(path)]).table
+    table = read_logs([str(path)]).frame()
     assert set(table["workflow"].astype(str)) == {"agent"}
     assert sorted(table["step"].astype(str)) == ["chat", "say_hello"]
     assert table.set_index(table["step"].astype(str)).loc["say_hello", "kind"] == "tool"
@@ -164,7 +164,7 @@ def test_event_spans_fold_into_their_call(tmp_path: Path) -> None:
     ]  # fmt: skip
     path = tmp_path / "spans.json"
     path.write_text(json.dumps(spans), encoding="utf-8")
-    table = read_logs([str(path)]).table
+    table = read_logs([str(path)]).frame()
     assert table["step"].astype(str).tolist() == ["chat"]
     row = table.iloc[0]
     assert (row["input_tokens"], row["output_tokens"]) == (40, 7)
@@ -178,7 +178,7 @@ def test_event_spans_fold_into_their_call(tmp_path: Path) -> None:
 def test_an_agent_under_a_root_span_is_not_lifted_by_its_wrapper(name: str) -> None:
     # The only code span is the root that wraps the agent: no code of its own, stage 1.
     result = read_logs([str(CORPUS / "langfuse" / name)])
-    [w] = assess(result.table).workflows
+    [w] = assess(result.frame()).workflows
     assert w.maturity.level == 1
     assert w.maturity.metrics["code_execution_share"] == 0.0
     assert any("out of the agent" in n.text for n in w.maturity.next_steps)

@@ -19,7 +19,7 @@ from tests.conftest import SAMPLES, record, write_jsonl
 
 def run(tmp_path: Path, records: list[dict], **kw):
     path = write_jsonl(tmp_path / "log.jsonl", records)
-    return assess(read_logs([str(path)]).table, **kw)
+    return assess(read_logs([str(path)]).frame(), **kw)
 
 
 def step(assessment, name: str):
@@ -300,7 +300,7 @@ def test_priorities_follow_savings(samples) -> None:
 
 @pytest.mark.parametrize(("month", "level"), [(1, 1), (2, 2), (3, 3)])
 def test_release_cleanup_months_climb_the_stages(month: int, level: int) -> None:
-    table = read_logs([str(SAMPLES / "release-cleanup" / f"month{month}.jsonl")]).table
+    table = read_logs([str(SAMPLES / "release-cleanup" / f"month{month}.jsonl")]).frame()
     w = assess(table).workflows[0]
     assert w.maturity.level == level
     assert w.maturity.reasons
@@ -314,7 +314,7 @@ def test_all_months_together_are_assessed_as_they_run_now(samples) -> None:
 
 
 def test_an_agent_fetching_through_its_tools_is_spotted() -> None:
-    table = read_logs([str(SAMPLES / "release-cleanup" / "month1.jsonl")]).table
+    table = read_logs([str(SAMPLES / "release-cleanup" / "month1.jsonl")]).frame()
     result = assess(table)
     w = result.workflows[0]
     fetch = step(result, "fetch_commits")
@@ -333,12 +333,12 @@ def test_an_agent_fetching_through_its_tools_is_spotted() -> None:
 def test_declared_workflow_reaches_stage_4(tmp_path: Path) -> None:
     (tmp_path / "solidify.yaml").write_text("declared:\n  release-cleanup: flows/release.yml\n")
     config = load_config(cwd=tmp_path)
-    table = read_logs([str(SAMPLES / "release-cleanup" / "month3.jsonl")]).table
+    table = read_logs([str(SAMPLES / "release-cleanup" / "month3.jsonl")]).frame()
     assert assess(table, config).workflows[0].maturity.level == 4
 
 
 def test_stage_1_next_steps_name_the_steps_to_replace_with_savings() -> None:
-    table = read_logs([str(SAMPLES / "release-cleanup" / "month1.jsonl")]).table
+    table = read_logs([str(SAMPLES / "release-cleanup" / "month1.jsonl")]).frame()
     steps = assess(table).workflows[0].maturity.next_steps
     replaced = {s.step for s in steps if s.action == "replace"}
     assert {"extract_refs", "match_item", "close_item"} <= replaced
@@ -454,7 +454,7 @@ def test_bad_config_is_a_one_line_error(tmp_path: Path, runner, text: str, messa
 
 
 def test_worker_processes_give_the_same_assessment() -> None:
-    table = read_logs([str(SAMPLES / "invoice-intake.csv")]).table
+    table = read_logs([str(SAMPLES / "invoice-intake.csv")]).frame()
     serial = assess(table, workers=1).to_dict()
     parallel = assess(table, workers=2).to_dict()
     for a, b in zip(

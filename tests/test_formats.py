@@ -23,7 +23,7 @@ needs_corpus = pytest.mark.skipif(
 def read(*paths: Path | str, **kw):
     result = read_logs([str(p) for p in paths], **kw)
     assert result.problems.count == 0, [str(p) for p in result.problems.first]
-    return result.table
+    return result.frame()
 
 
 def rows(table, **where):

@@ -106,5 +106,5 @@ def test_mutated_corpus_files_give_one_line_errors_or_skips(source: Path, data) 
             return
         for problem in result.problems.first:
             assert "\n" not in str(problem) and str(problem).startswith(str(target))
-        if len(result.table):
-            assess(result.table)
+        if len(result.frame()):
+            assess(result.frame())

@@ -31,7 +31,7 @@ def test_defaults_follow_the_contract(tmp_path: Path) -> None:
             ),
         ],
     )
-    table = read_logs([str(path)]).table
+    table = read_logs([str(path)]).frame()
     assert list(table["kind"]) == ["llm", "code", "tool"]
     assert list(table["status"]) == ["ok", "ok", "error"]
     assert list(table["attempt"]) == [1, 1, 2]
@@ -46,7 +46,7 @@ def test_defaults_follow_the_contract(tmp_path: Path) -> None:
 
 def test_unknown_fields_are_kept_and_ignored(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "a.jsonl", [record(team="core", input=1)])
-    table = read_logs([str(path)]).table
+    table = read_logs([str(path)]).frame()
     assert json.loads(table["extra"].iloc[0]) == {"team": "core"}
 
 
@@ -70,7 +70,7 @@ def test_bad_records_are_skipped_counted_and_located(tmp_path: Path) -> None:
         + "\n"
     )
     result = read_logs([str(path)])
-    assert len(result.table) == 1
+    assert len(result.frame()) == 1
     assert result.problems.count == 9
     found = {(p.line, p.field) for p in result.problems.first}
     assert found == {
@@ -191,9 +191,9 @@ def test_all_formats_read_the_same_records(tmp_path: Path) -> None:
         "duration_ms",
         "error",
     ]
-    expected = read_logs([str(jsonl)]).table[columns]
+    expected = read_logs([str(jsonl)]).frame()[columns]
     for other in ("b.jsonl.gz", "c.csv", "d.parquet"):
-        got = read_logs([str(tmp_path / other)]).table[columns]
+        got = read_logs([str(tmp_path / other)]).frame()[columns]
         pd.testing.assert_frame_equal(
             got.reset_index(drop=True).astype(object),
             expected.reset_index(drop=True).astype(object),
@@ -207,7 +207,7 @@ def test_folders_are_read_recursively(tmp_path: Path) -> None:
     write_jsonl(tmp_path / "x" / "y" / "b.jsonl", [record(), record()])
     (tmp_path / "x" / "notes.md").write_text("ignored")
     result = read_logs([str(tmp_path / "x")])
-    assert len(result.table) == 3
+    assert len(result.frame()) == 3
     assert len(result.files) == 2
 
 
@@ -221,7 +221,7 @@ def test_stdin_is_read(runner) -> None:
 def test_stdin_reader_sniffs_csv() -> None:
     data = b"workflow,run_id,step\nwf,r1,s\n"
     result = read_logs(["-"], stdin=io.BytesIO(data))
-    assert list(result.table["step"]) == ["s"]
+    assert list(result.frame()["step"]) == ["s"]
 
 
 def test_ingest_writes_parquet_that_reads_back_identically(tmp_path: Path, runner) -> None:
@@ -231,8 +231,8 @@ def test_ingest_writes_parquet_that_reads_back_identically(tmp_path: Path, runne
     )
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
-    original = read_logs([str(SAMPLES / "support-triage.jsonl.gz")]).table
-    again = read_logs([str(out)]).table
+    original = read_logs([str(SAMPLES / "support-triage.jsonl.gz")]).frame()
+    again = read_logs([str(out)]).frame()
     assert len(again) == len(original)
     assert list(again["input"]) == list(original["input"])
     assert list(again["step"]) == list(original["step"])
@@ -244,13 +244,13 @@ def test_ingest_writes_parquet_that_reads_back_identically(tmp_path: Path, runne
         cli, ["ingest", str(SAMPLES / "invoice-intake.csv"), "-o", str(out), "--force"]
     )
     assert forced.exit_code == 0
-    assert set(read_logs([str(out)]).table["workflow"]) == {"invoice-intake"}
+    assert set(read_logs([str(out)]).frame()["workflow"]) == {"invoice-intake"}
 
 
 def test_write_refuses_to_overwrite(tmp_path: Path) -> None:
     path = tmp_path / "x.parquet"
     path.write_text("mine")
-    table = read_logs([str(SAMPLES / "invoice-intake.csv")]).table
+    table = read_logs([str(SAMPLES / "invoice-intake.csv")]).frame()
     with pytest.raises(OutputError):
         write_step_table(table, str(path))
     assert path.read_text() == "mine"
@@ -261,11 +261,11 @@ def test_every_sample_file_is_read_cleanly() -> None:
         if path.suffix in {".jsonl", ".gz", ".csv"}:
             result = read_logs([str(path)])
             assert result.problems.count == 0, path
-            assert len(result.table) > 1000, path
+            assert len(result.frame()) > 1000, path
 
 
 def test_blocks_end_at_newlines_and_count_lines() -> None:
-    from solidify.assess.fastjsonl import blocks
+    from solidify.assess.jsonl_sql import blocks
 
     lines = [f'{{"n": {i}}}\n'.encode() * (i % 3 + 1) for i in range(200)]
     data = b"".join(lines)
@@ -282,15 +282,15 @@ def test_a_bad_record_deep_in_a_large_file_is_named_by_its_line(
     tmp_path: Path, monkeypatch
 ) -> None:
     # Small blocks, so that the bad record sits in a later block than the first.
-    monkeypatch.setattr("solidify.assess.fastjsonl.BLOCK_BYTES", 4096)
+    monkeypatch.setattr("solidify.assess.jsonl_sql.BLOCK_BYTES", 4096)
     rows = [record(run_id=f"r{i}", input={"i": i}) for i in range(300)]
     rows[250]["attempt"] = "three"
     path = write_jsonl(tmp_path / "big.jsonl", rows)
     result = read_logs([str(path)])
-    assert len(result.table) == 299
+    assert len(result.frame()) == 299
     assert [(p.line, p.field) for p in result.problems.first] == [(251, "attempt")]
-    assert list(result.table["line"][:3]) == [1, 2, 3]
-    assert result.table["line"].iloc[-1] == 300
+    assert list(result.frame()["line"][:3]) == [1, 2, 3]
+    assert result.frame()["line"].iloc[-1] == 300
 
 
 @pytest.mark.parametrize(
@@ -337,7 +337,7 @@ def test_an_integer_beyond_64_bits_is_a_bad_record_not_a_crash(tmp_path: Path) -
         json.dumps(record(input_tokens=2**70)) + "\n" + json.dumps(record(input_tokens=5)) + "\n"
     )
     result = read_logs([str(path)])
-    assert result.table["input_tokens"].tolist() == [5]
+    assert result.frame()["input_tokens"].tolist() == [5]
     assert [(p.line, p.field) for p in result.problems.first] == [(1, "input_tokens")]
 
 

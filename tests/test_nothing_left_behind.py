@@ -1,5 +1,6 @@
 """An assessment that fails or is stopped after reading began leaves no process running
-and nothing in /dev/shm or the temporary folder."""
+and nothing in /dev/shm or the temporary folder (no `solidify-*` folder of the step
+table's database)."""
 
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ def _assert_nothing_left(child: subprocess.Popen, marker: str, temp: Path, befor
     for pid in alive:  # do not leave them to the next test either
         os.kill(pid, signal.SIGKILL)
     assert alive == [], "processes of the assessment still running"
-    mine = {name for name in _shm_entries() - before if name.startswith(f"solidify-{child.pid}-")}
+    mine = {name for name in _shm_entries() - before if name.startswith("solidify-")}
     assert mine == set(), f"left in /dev/shm: {mine}"
     assert list(temp.iterdir()) == [], "left in the temporary folder"
 
@@ -117,14 +118,18 @@ def test_a_failing_assessment_leaves_nothing(tmp_path: Path, log: Path, extra, m
     _assert_nothing_left(child, marker, temp, before)
 
 
-def _wait_for(child: subprocess.Popen, marker: str, reading: bool) -> bool:
-    """Wait until the assessment has workers at work: reading (its folder of Arrow files
-    exists) or searching (the folder is gone). False if it finished first."""
+def _wait_for(child: subprocess.Popen, marker: str, temp: Path, reading: bool) -> bool:
+    """Wait until the assessment is reading (its step table's folder exists) or searching
+    (the folder is gone and workers are at work). False if it finished first."""
     deadline = time.monotonic() + 60
+    seen = False
     while child.poll() is None and time.monotonic() < deadline:
+        database = any(p.name.startswith("solidify-") for p in temp.iterdir())
+        seen = seen or database
+        if reading and database:
+            return True
         workers = [pid for pid in _ours(marker) if pid != child.pid]
-        tables = any(name.startswith(f"solidify-{child.pid}-") for name in _shm_entries())
-        if workers and tables == reading:
+        if not reading and seen and not database and workers:
             return True
         time.sleep(0.01)
     return False
@@ -136,7 +141,7 @@ def test_an_assessment_stopped_midway_leaves_nothing(
     tmp_path: Path, log: Path, signum: int, reading: bool
 ) -> None:
     child, marker, temp, before = _start(tmp_path, [str(log)])
-    if not _wait_for(child, marker, reading):
+    if not _wait_for(child, marker, temp, reading):
         child.kill()
         child.communicate()
         pytest.skip("the assessment finished before it could be stopped")

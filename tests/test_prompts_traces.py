@@ -117,14 +117,14 @@ def openinference_spans(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def canonical() -> dict[str, Any]:
-    (w,) = assess(read_logs([str(ORDER_DESK)]).table).workflows
+    (w,) = assess(read_logs([str(ORDER_DESK)]).frame()).workflows
     return {s.step: s for s in w.steps}
 
 
 def recommendations(path: Path) -> tuple[str, dict[str, Any]]:
     result = read_logs([str(path)])
     assert not result.problems.first, result.problems.first
-    (w,) = assess(result.table).workflows
+    (w,) = assess(result.frame()).workflows
     return w.workflow, {s.step: s for s in w.steps}
 
 
@@ -148,7 +148,7 @@ def test_a_langfuse_parquet_export_gives_the_same_recommendations(
     workflow, steps = recommendations(path)  # recognised without --input-format
     assert workflow == "order-desk"  # the root observation's name
     same_recommendations(canonical, {k: v for k, v in steps.items() if k != "order-desk"})
-    table = read_logs([str(path)]).table
+    table = read_logs([str(path)]).frame()
     extra = table.loc[table["step"] == "route_region", "extra"].map(json.loads)
     assert {e["prompt_version"] for e in extra} == {1, 2}
     assert {e["prompt_name"] for e in extra} == {"route_region"}
@@ -180,7 +180,7 @@ def test_openinference_spans_give_the_same_recommendations(
     workflow, steps = recommendations(path)
     assert workflow == "order-desk"
     same_recommendations(canonical, steps)
-    table = read_logs([str(path)]).table
+    table = read_logs([str(path)]).frame()
     extra = json.loads(table.loc[table["step"] == "line_total", "extra"].iloc[0])
     assert set(extra["prompt_variables"]) == {"quantity", "price"}
     assert extra["prompt_template"].startswith("Quantity: {quantity}")

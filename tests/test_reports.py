@@ -162,7 +162,7 @@ def _record_in_a_process(log: str, db: str) -> None:
     from solidify.assess.ingest import read_logs
     from solidify.reports import history
 
-    history.record(assess(read_logs([log]).table), db, sources=[log])
+    history.record(assess(read_logs([log]).frame()), db, sources=[log])
 
 
 def test_concurrent_records_lose_nothing(tmp_path: Path) -> None:
@@ -238,7 +238,7 @@ def test_weeks_start_on_monday() -> None:
     from solidify.assess.ingest import read_logs
     from solidify.assess.trends import trends
 
-    table = read_logs([str(SAMPLES / "invoice-intake.csv")]).table
+    table = read_logs([str(SAMPLES / "invoice-intake.csv")]).frame()
     periods = trends(table, assess(table), by="week")
     assert len(periods) >= 4
     assert {date.fromisoformat(p.start).weekday() for p in periods} == {0}

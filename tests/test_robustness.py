@@ -57,7 +57,7 @@ def test_claude_code_line_of_another_shape_is_one_skipped_record(tmp_path: Path)
     ]  # fmt: skip
     path = write_jsonl(tmp_path / "session.jsonl", lines)
     result = read_logs([str(path)])
-    assert len(result.table) == 1
+    assert len(result.frame()) == 1
     assert result.problems.count == 1
     problem = str(result.problems.first[0])
     assert problem.startswith(f"{path}:") and "message: expected an object" in problem
@@ -69,7 +69,7 @@ def test_a_cut_line_in_a_trace_file_is_one_skipped_record(tmp_path: Path) -> Non
     path = tmp_path / "session.jsonl"
     path.write_text(json.dumps(line) + "\n" + json.dumps(line)[:30] + "\n", encoding="utf-8")
     result = read_logs([str(path)])
-    assert len(result.table) == 1 and result.problems.count == 1
+    assert len(result.frame()) == 1 and result.problems.count == 1
     assert "line 2: not valid JSON" in str(result.problems.first[0])
 
 

@@ -39,7 +39,7 @@ def test_shadow_mode_answers_with_the_model_and_logs_disagreements(shadow, tmp_p
     assert [(r["input"]["n"], r["status"]) for r in records] == [(2, "ok"), (3, "error")]
     assert records[0]["ai_output"] == 99 and records[0]["output"] == 4
     # The log is a canonical solidify log.
-    table = read_logs([str(log)]).table
+    table = read_logs([str(log)]).frame()
     assert list(table["step"]) == ["double", "double"]
     assert list(table["status"]) == ["ok", "error"]
 

@@ -1,37 +1,18 @@
-"""A large log read by two processes: the same table as one process reads, whatever
-the worker does."""
+"""Reading paths agree: DuckDB's reading of canonical JSON Lines builds the table the
+record checks build, and texts are compared in their canonical form."""
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from solidify.assess import sharedread
 from solidify.assess.canonical import canonical_json
 from solidify.assess.ingest import read_logs
 from solidify.assess.metrics import _quantiles
 from tests.conftest import record, write_jsonl
-
-# ------------------------------------------------------------------ reading a large file
-
-
-def test_byte_ranges_cover_the_file_and_end_at_newlines(tmp_path: Path) -> None:
-    lines = [(f'{{"n": {i}, "pad": "{"x" * (i * 37 % 500)}"}}\n').encode() for i in range(400)]
-    lines[123] = b'{"long": "' + b"y" * 5000 + b'"}\n'  # longer than a block
-    path = tmp_path / "log.jsonl"
-    path.write_bytes(b"".join(lines[:-1]) + lines[-1].rstrip(b"\n"))  # no final newline
-    data = path.read_bytes()
-    ranges = sharedread.byte_ranges(str(path), 1024)
-    assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
-    for (_, end), (start, _) in itertools.pairwise(ranges):
-        assert end == start
-        assert data[end - 1 : end] == b"\n"
-    assert all(end > start for start, end in ranges)
 
 
 def _mixed_log(tmp_path: Path) -> Path:
@@ -64,51 +45,6 @@ def _mixed_log(tmp_path: Path) -> Path:
     return path
 
 
-def _read(path: Path, monkeypatch, workers: str) -> tuple[pd.DataFrame, list]:
-    monkeypatch.setenv("SOLIDIFY_WORKERS", workers)
-    result = read_logs([str(path)])
-    problems = [(p.line, p.field) for p in result.problems.first]
-    return result.table, problems
-
-
-def test_a_shared_read_gives_the_table_one_process_gives(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(sharedread, "SHARED_BLOCK_BYTES", 4096)
-    path = _mixed_log(tmp_path)
-    alone, alone_problems = _read(path, monkeypatch, "1")
-    shared, shared_problems = _read(path, monkeypatch, "2")
-    assert alone_problems == shared_problems == [(335, "attempt"), (557, "attempt")]
-    pd.testing.assert_frame_equal(alone, shared)
-    assert len(shared) == 598
-    assert shared["line"].iloc[-1] == 601
-    assert shared["extra"].notna().sum() == 60
-
-
-def test_prefetch_starts_the_read_that_read_logs_finishes(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(sharedread, "SHARED_BLOCK_BYTES", 4096)
-    path = _mixed_log(tmp_path)
-    alone, _ = _read(path, monkeypatch, "1")
-    monkeypatch.setenv("SOLIDIFY_WORKERS", "2")
-    sharedread.prefetch([str(path)])
-    assert str(path) in sharedread._STARTED
-    shared, _ = _read(path, monkeypatch, "2")
-    assert str(path) not in sharedread._STARTED
-    pd.testing.assert_frame_equal(alone, shared)
-
-
-def test_prefetch_leaves_other_formats_and_small_files_alone(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("SOLIDIFY_WORKERS", "2")
-    otlp = tmp_path / "spans.jsonl"
-    otlp.write_text(json.dumps({"resourceSpans": []}) + "\n")
-    csv = tmp_path / "log.csv"
-    csv.write_text("workflow,run_id,step\nwf,r,s\n")
-    sharedread.prefetch([str(otlp), str(csv), str(tmp_path / "missing.jsonl")])
-    assert sharedread._STARTED == {}
-    monkeypatch.setenv("SOLIDIFY_WORKERS", "1")
-    small = write_jsonl(tmp_path / "small.jsonl", [record()])
-    sharedread.prefetch([str(small)])
-    assert sharedread._STARTED == {}
-
-
 # ------------------------------------------------------------------ canonical JSON
 
 
@@ -123,16 +59,15 @@ def test_canonical_json_sorts_keys_and_keeps_any_integer() -> None:
     assert canonical_json(None) is None
 
 
-def test_the_same_value_written_differently_is_one_input(tmp_path: Path, monkeypatch) -> None:
-    """Key order and spacing differ between the fast path and the careful one; the
-    canonical text must not."""
+def test_the_same_value_written_differently_is_one_input(tmp_path: Path) -> None:
+    """Key order and spacing differ in the engine's text; the canonical text must not."""
     path = tmp_path / "log.jsonl"
     path.write_text(
         '{"workflow":"wf","run_id":"r1","step":"s","input":{"b":1,"a":2},"output":"x"}\n'
         '{"workflow":"wf","run_id":"r2","step":"s","input":{ "a" : 2, "b" : 1 },"output":"x"}\n'
         '{"workflow":"wf","run_id":"r3","step":"s","input":{"a":2,"b":1},"output":"x","z":1}\n'
     )
-    table = read_logs([str(path)]).table
+    table = read_logs([str(path)]).frame()
     assert set(table["input"]) == {'{"a":2,"b":1}'}
     assert table["extra"].isna()[:2].all()
     assert table["extra"].iloc[2] == '{"z":1}'
@@ -152,16 +87,23 @@ def test_quantiles_match_pandas() -> None:
     assert np.isnan(p50[6])
 
 
-def test_every_fast_path_reads_what_the_careful_path_reads(tmp_path: Path, monkeypatch) -> None:
-    """The typed msgspec pass, the pyarrow-and-msgspec pass (unknown fields) and the
-    line-by-line path must build the same step table from the same records."""
-    monkeypatch.setenv("SOLIDIFY_WORKERS", "1")
+def test_duckdb_reads_what_the_record_checks_read(tmp_path: Path, monkeypatch) -> None:
+    """DuckDB's query and the line-by-line record checks must build the same step table
+    from the same records, and name the same bad lines."""
+    from solidify.assess import jsonl_sql
+
     path = _mixed_log(tmp_path)
-    fast = read_logs([str(path)])
-    monkeypatch.setattr("solidify.assess.ingest.fast_block", lambda *args: None)
+    duck = read_logs([str(path)])
+    monkeypatch.setattr(
+        "solidify.assess.ingest.read_block",
+        lambda steps, block, first, builder: jsonl_sql._python_rows(
+            steps, builder, block.split(b"\n"), first
+        ),
+    )
     careful = read_logs([str(path)])
-    pd.testing.assert_frame_equal(fast.table, careful.table)
-    assert [str(p) for p in fast.problems.first] == [str(p) for p in careful.problems.first]
+    pd.testing.assert_frame_equal(duck.frame(), careful.frame())
+    assert [str(p) for p in duck.problems.first] == [str(p) for p in careful.problems.first]
+    assert [(p.line, p.field) for p in duck.problems.first] == [(335, "attempt"), (557, "attempt")]
 
 
 def test_texts_that_share_a_hash_are_told_apart(tmp_path: Path, monkeypatch) -> None:
@@ -170,15 +112,14 @@ def test_texts_that_share_a_hash_are_told_apart(tmp_path: Path, monkeypatch) -> 
     from solidify.assess import records
     from solidify.assess.assessment import assess
 
-    monkeypatch.setenv("SOLIDIFY_WORKERS", "1")
     rows = [
         record(run_id=f"r{i}", step="pick", input={"n": i % 9}, output=f"v{i % 9}", model="gpt-4o")
         for i in range(120)
     ]
     path = write_jsonl(tmp_path / "log.jsonl", rows)
-    honest = assess(read_logs([str(path)]).table).to_dict()
+    honest = assess(read_logs([str(path)]).frame()).to_dict()
     monkeypatch.setattr(records, "hash_texts", lambda texts: np.zeros(len(texts), dtype=np.uint64))
-    table = read_logs([str(path)]).table
+    table = read_logs([str(path)]).frame()
     assert table["input_hash"].nunique() == 1  # every text "collides"
     colliding = assess(table).to_dict()
     for result in (honest, colliding):
@@ -187,30 +128,3 @@ def test_texts_that_share_a_hash_are_told_apart(tmp_path: Path, monkeypatch) -> 
     assert colliding == honest
     step = colliding["workflows"][0]["steps"][0]
     assert step["determinism_parts"]["distinct_outputs"] == 9
-
-
-def test_without_a_writable_temporary_folder_one_process_reads(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(sharedread, "SHARED_BLOCK_BYTES", 4096)
-    path = _mixed_log(tmp_path)
-    alone, _ = _read(path, monkeypatch, "1")
-
-    def refuse(*args, **kwargs):
-        raise PermissionError("read-only")
-
-    monkeypatch.setattr(sharedread.tempfile, "TemporaryDirectory", refuse)
-    shared, _ = _read(path, monkeypatch, "2")
-    pd.testing.assert_frame_equal(alone, shared)
-
-
-def _dies(*args) -> None:
-    os._exit(3)  # the worker killed mid-way (out of memory, say)
-
-
-def test_a_worker_that_dies_leaves_the_reading_to_the_caller(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(sharedread, "SHARED_BLOCK_BYTES", 4096)
-    path = _mixed_log(tmp_path)
-    alone, alone_problems = _read(path, monkeypatch, "1")
-    monkeypatch.setattr(sharedread, "_parse_to_file", _dies)
-    shared, shared_problems = _read(path, monkeypatch, "2")
-    pd.testing.assert_frame_equal(alone, shared)
-    assert shared_problems == alone_problems

@@ -40,7 +40,7 @@ JUDGMENT_OR_PROSE = [
 
 @pytest.fixture(scope="module")
 def table():
-    return read_logs([str(SAMPLES)]).table
+    return read_logs([str(SAMPLES)]).frame()
 
 
 def _synth(table, workflow: str, step: str):

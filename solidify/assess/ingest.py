@@ -1,8 +1,9 @@
-"""Read run logs (files, folders, stdin) into one step table.
+"""Read run logs (files, folders, stdin) into one step table, held by DuckDB.
 
-Every reader yields `(line, record)` pairs in the canonical shape; the
-BatchBuilder validates them in chunks, so memory while parsing is bounded by
-the chunk, not by the file.
+Canonical JSON Lines are read by DuckDB itself (solidify.assess.jsonl_sql). The
+other readers yield `(line, record)` pairs in the canonical shape; the
+BatchBuilder validates them in chunks and hands Arrow batches to the same table,
+so memory while parsing is bounded by the chunk, not by the file.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import os
 import sys
@@ -21,10 +23,12 @@ from typing import IO, Any
 import orjson
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from solidify.assess import formats
-from solidify.assess.fastjsonl import blocks, fast_block
+from solidify.assess.canonical import canonical_bytes
+from solidify.assess.jsonl_sql import blocks, read_block
 from solidify.assess.records import BatchBuilder, Problems, Unreadable, in_memory
 from solidify.assess.schema import (
     CATEGORY_COLUMNS,
@@ -32,7 +36,7 @@ from solidify.assess.schema import (
     STEP_TABLE_MARKER,
     STEP_TABLE_SCHEMA,
 )
-from solidify.assess.sharedread import read_shared, shared_wanted
+from solidify.assess.steptable import TABLE, StepTable
 from solidify.errors import InputError
 
 Progress = Callable[[int], None]
@@ -55,11 +59,40 @@ _SNIFF = 8192
 
 @dataclass
 class Ingested:
-    """The step table and what was skipped on the way."""
+    """The step table and what was skipped on the way; close it (or use `with`)."""
 
-    table: pd.DataFrame
+    table: StepTable
     problems: Problems = field(default_factory=Problems)
     files: list[str] = field(default_factory=list)
+
+    def frame(self) -> pd.DataFrame:
+        """The step table as pandas, texts in the canonical form (the assessment's input
+        until it queries the engine)."""
+        return to_frame(canonical_texts(self.table.arrow()))
+
+    def close(self) -> None:
+        self.table.close()
+
+    def __enter__(self) -> Ingested:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def canonical_texts(table: pa.Table) -> pa.Table:
+    """`input`, `output` and `extra` in the canonical form (keys sorted): DuckDB keeps the
+    logged order. Each distinct text is converted once."""
+    import msgspec
+
+    decode = msgspec.json.decode
+    for name in ("input", "output", "extra"):
+        at = table.schema.get_field_index(name)
+        encoded = pc.dictionary_encode(table.column(at)).combine_chunks()
+        texts = [canonical_bytes(decode(t)).decode() for t in encoded.dictionary.to_pylist()]
+        column = pc.take(pa.array(texts, pa.string()), encoded.indices)
+        table = table.set_column(at, name, column)
+    return table
 
 
 def reader_for(path: str) -> str | None:
@@ -134,40 +167,57 @@ def read_logs(
     if input_format is not None and input_format not in formats.FORMATS:
         raise InputError(f"unknown input format {input_format!r}; known: {formats.known()}")
     problems = Problems()
-    tables: list[pa.Table] = []
     files = discover(paths)
     context = formats.Context()
-    for name in files:
-        tables.extend(read_file(name, problems, strict=strict, progress=progress, stdin=stdin,
-                                input_format=input_format, context=context))  # fmt: skip
-    table = (
-        pa.concat_tables([in_memory(t) for t in tables])
-        if tables
-        else in_memory(STEP_TABLE_SCHEMA.empty_table())
-    )
-    frame = to_frame(table)
-    if context.task_types:
-        frame = _apply_task_types(frame, context.task_types)
-    return Ingested(table=frame, problems=problems, files=files)
+    steps = StepTable()
+    try:
+        for name in files:
+            read_file(name, problems, steps, strict=strict, progress=progress, stdin=stdin,
+                      input_format=input_format, context=context)  # fmt: skip
+        if context.task_types:
+            _apply_task_types(steps, context.task_types)
+    except BaseException:
+        steps.close()
+        raise
+    return Ingested(table=steps, problems=problems, files=files)
 
 
-def _apply_task_types(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+def _apply_task_types(steps: StepTable, types: dict[str, str]) -> None:
     """Kestra tasks whose flow definition names an AI plugin are model calls."""
     from solidify.assess.formats.kestra import kind_of
 
-    kestra = frame["extra"].fillna("").str.contains('"orchestrator":"kestra"', regex=False)
-    ai = frame["step"].astype(str).map(lambda step: kind_of(types.get(step)) == "llm")
-    change = kestra & ai
-    if change.any():
-        kinds = frame["kind"].astype(str)
-        kinds[change] = "llm"
-        frame["kind"] = kinds.astype("category")
-    return frame
+    ai = pa.table({"step": [step for step in types if kind_of(types[step]) == "llm"]})
+    if not len(ai):
+        return
+    steps.register("solidify_ai_tasks", ai)
+    steps.con.execute(
+        f"UPDATE {TABLE} SET kind = 'llm' WHERE contains(extra, '\"orchestrator\":\"kestra\"') "
+        "AND step IN (SELECT step FROM solidify_ai_tasks)"
+    ).fetchall()
+    steps.con.unregister("solidify_ai_tasks")
 
 
 def read_file(
     name: str,
     problems: Problems,
+    steps: StepTable,
+    *,
+    strict: bool = False,
+    progress: Progress | None = None,
+    stdin: IO[bytes] | None = None,
+    input_format: str | None = None,
+    context: formats.Context | None = None,
+) -> None:
+    """Add one file's (or stdin's) valid records to `steps`."""
+    for table in _read_file(name, problems, steps, strict=strict, progress=progress, stdin=stdin,
+                            input_format=input_format, context=context):  # fmt: skip
+        steps.append(table)
+
+
+def _read_file(
+    name: str,
+    problems: Problems,
+    steps: StepTable,
     *,
     strict: bool = False,
     progress: Progress | None = None,
@@ -175,7 +225,8 @@ def read_file(
     input_format: str | None = None,
     context: formats.Context | None = None,
 ) -> Iterator[pa.Table]:
-    """Yield validated step-table batches from one file (or stdin)."""
+    """Validated step-table batches from the Python readers; canonical JSON Lines go
+    into `steps` directly."""
     context = context or formats.Context()
     if name == STDIN:
         data = (stdin or sys.stdin.buffer).read()
@@ -205,7 +256,8 @@ def read_file(
         return
     with opener() as handle:
         if reader == "jsonl":
-            yield from _read_jsonl(handle, display, builder, progress, input_format, context)
+            yield from _read_jsonl(handle, display, builder, progress, input_format, context,
+                                   steps)  # fmt: skip
             return
         if reader == "json":
             records = _json_records(handle, display, input_format, context, workflow)
@@ -273,6 +325,14 @@ def _loads(raw: bytes) -> Any:
         return json.loads(raw)
 
 
+def parse_line(raw: bytes) -> Any:
+    """One JSON Lines record, or what stands in for a line that is not JSON."""
+    try:
+        return _loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return Unreadable(f"not valid JSON: {_short(exc)}")
+
+
 def _read_jsonl(
     handle: IO[bytes],
     display: str,
@@ -280,9 +340,11 @@ def _read_jsonl(
     progress: Progress | None,
     input_format: str | None = None,
     context: formats.Context | None = None,
+    steps: StepTable | None = None,
 ) -> Iterator[pa.Table]:
-    """Block by block: the pyarrow fast path, else the line-by-line path for that block.
-    A file of another trace format is read whole and mapped first."""
+    """Canonical records block by block into DuckDB (`steps`). A file of another trace
+    format is read whole and mapped first; a file that does not start with a record is
+    read line by line, to say what it is."""
     pieces = blocks(handle)
     first = next(pieces, None)
     if first is None:
@@ -297,27 +359,15 @@ def _read_jsonl(
         if progress:
             progress(len(data))
         return
-    path = getattr(handle, "name", None)
-    if isinstance(handle, io.BufferedReader) and isinstance(path, str) and shared_wanted(path):
-        yield from _shared_blocks(path, display, builder, progress)
+    if not _starts_with_record(first[1]):
+        data = io.BytesIO(first[1] + b"".join(block for _, block in pieces) + handle.read())
+        yield from builder.batches(_jsonl_records(data, display, progress))
         return
-    yield from _canonical_blocks(handle, display, builder, progress, first, pieces)
-
-
-def _shared_blocks(
-    path: str, display: str, builder: BatchBuilder, progress: Progress | None
-) -> Iterator[pa.Table]:
-    blocks = read_shared(path, display)
-    with open(path, "rb") as handle:
-        for block in blocks:
-            if block.table is not None:
-                yield block.table
-            else:
-                handle.seek(block.start)
-                data = handle.read(block.end - block.start)
-                yield from _careful_block(data, block.first_line, handle, display, builder)
-            if progress:
-                progress(block.end - block.start)
+    assert steps is not None
+    for first_line, block in itertools.chain([first], pieces):
+        read_block(steps, block, first_line, builder)
+        if progress:
+            progress(len(block))
 
 
 def _jsonl_format(block: bytes, display: str) -> str:
@@ -356,37 +406,6 @@ def _trace_lines(data: bytes, display: str) -> list[Any]:
             # A broken line (a session cut off while written) is one skipped record.
             items.append(Unreadable(f"line {number}: not valid JSON: {_short(exc)}"))
     return items
-
-
-def _canonical_blocks(
-    handle: IO[bytes],
-    display: str,
-    builder: BatchBuilder,
-    progress: Progress | None,
-    first: tuple[int, bytes],
-    rest: Iterator[tuple[int, bytes]],
-) -> Iterator[pa.Table]:
-    import itertools
-
-    for first_line, block in itertools.chain([first], rest):
-        table = fast_block(block, first_line, display)
-        if table is None:
-            yield from _careful_block(block, first_line, handle, display, builder)
-        else:
-            yield table
-        if progress:
-            progress(len(block))
-
-
-def _careful_block(
-    block: bytes, first_line: int, rest: IO[bytes], display: str, builder: BatchBuilder
-) -> Iterator[pa.Table]:
-    """A block the fast path refused, read record by record, so that each bad record is
-    named by its line and field."""
-    if first_line == 1 and not _starts_with_record(block):
-        # Not records at all: let the careful path see the whole file to say what it is.
-        block += rest.read()
-    yield from builder.batches(_jsonl_records(io.BytesIO(block), display, None, start=first_line))
 
 
 def _starts_with_record(block: bytes) -> bool:

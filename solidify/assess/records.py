@@ -188,7 +188,9 @@ class BatchBuilder:
             clean = []
             for i, v in enumerate(values):
                 if v is None or check(v):
-                    clean.append(int(v) if kind == "integer" and v is not None else v)
+                    # float(): an integer beyond 2**53 is still a number, not an error.
+                    clean.append(None if v is None else int(v) if kind == "integer"
+                                 else float(v) if kind == "number" else v)  # fmt: skip
                 else:
                     flag(i, name, f"{message}, got {_describe(v)}")
                     clean.append(None)

@@ -638,7 +638,8 @@ def read_with_spark(
     their aggregates and samples come back (`SparkStepTable.query`)."""
     import pyarrow.compute as pc
 
-    from solidify.assess.ingest import Ingested, to_frame
+    from solidify.assess.ingest import Ingested
+    from solidify.assess.steptable import StepTable
 
     with SparkStepTable(master, session=session) as table:
         reading = table.read(paths, strict=strict, input_format=input_format)
@@ -647,5 +648,5 @@ def read_with_spark(
     rank = pa.array([order.get(s, len(order)) for s in rows["source"].to_pylist()], pa.int64())
     rows = rows.append_column("_rank", rank)
     rows = rows.take(pc.sort_indices(rows, [("_rank", "ascending"), ("line", "ascending")]))
-    frame = to_frame(rows.drop_columns(["_rank"]))
-    return Ingested(table=frame, problems=reading.problems, files=reading.files)
+    local = StepTable.of([rows.drop_columns(["_rank"])])
+    return Ingested(table=local, problems=reading.problems, files=reading.files)

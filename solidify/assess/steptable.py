@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import weakref
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -50,6 +51,8 @@ class StepTable:
 
     def __init__(self, *, memory_limit: str = DEFAULT_MEMORY, threads: int | None = None) -> None:
         self._folder = tempfile.mkdtemp(prefix="solidify-")
+        # Also removed if the owner forgets to close it, at the latest when Python exits.
+        self._removal = weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
         try:
             self.con = duckdb.connect(
                 config={
@@ -65,7 +68,7 @@ class StepTable:
             # Days (for prices) are UTC days whatever the machine's zone.
             self.con.execute("SET TimeZone = 'UTC'").fetchall()
         except BaseException:
-            shutil.rmtree(self._folder, ignore_errors=True)
+            self._removal()
             raise
 
     @classmethod
@@ -118,7 +121,7 @@ class StepTable:
         try:
             self.con.close()
         finally:
-            shutil.rmtree(self._folder, ignore_errors=True)
+            self._removal()
 
     def __enter__(self) -> StepTable:
         return self

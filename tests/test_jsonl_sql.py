@@ -1,0 +1,186 @@
+"""Canonical JSON Lines read by DuckDB: bad records named exactly as the record checks
+name them, good ones converted exactly as the record checks convert them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from solidify.assess import jsonl_sql
+from solidify.assess.ingest import read_logs
+from solidify.errors import InputError
+from tests.conftest import record
+
+GOOD = '{"workflow": "w", "run_id": "r0", "step": "s"}'
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"workflow": 5, "run_id": "r", "step": "s"}', "workflow: expected a string, got 5"),
+        ('{"workflow": "w", "run_id": "r", "step": "s", "model": ["x"]}',
+         "model: expected a string, got a list"),
+        ('{"workflow": "w", "run_id": "r", "step": "s", "attempt": "three"}',
+         "attempt: expected an integer (of at most 64 bits), got 'three'"),
+        ('{"workflow": "w", "run_id": "r", "step": "s", "attempt": 1.5}',
+         "attempt: expected an integer (of at most 64 bits), got 1.5"),
+        ('{"workflow": "w", "run_id": "r", "step": "s", "input_tokens": true}',
+         "input_tokens: expected an integer (of at most 64 bits), got True"),
+        ('{"workflow": "w", "run_id": "r", "step": "s", "input_tokens": 99999999999999999999999}',
+         "input_tokens: expected an integer (of at most 64 bits), got 1e+23"),
+        ('{"workflow": "w", "run_id": "r", "step": "s", "cost_usd": "1.0"}',
+         "cost_usd: expected a number, got '1.0'"),
+        ('{"workflow": "w", "run_id": "r", "step": "s", "started_at": 17}',
+         "started_at: expected an ISO 8601 timestamp string, got 17"),
+        ('{"workflow": "w", "run_id": "r", "step": "s", "ended_at": "yesterday"}',
+         "ended_at: not an ISO 8601 timestamp: 'yesterday'"),
+        ('{"workflow": "w", "step": "s"}', "run_id: required field is missing"),
+        ('{"workflow": "w", "run_id": null, "step": "s"}', "run_id: required field is missing"),
+        ('{"workflow": "w", "run_id": "\\u00a0 ", "step": "s"}', "run_id: must not be empty"),
+        ('{"workflow": "w", "run_id": "r", "step": "s", "kind": "robot"}',
+         "kind: must be one of llm, agent, tool, code, human, got 'robot'"),
+        ('{"workflow": "w", "run_id": "r", "step": "s", "output_tokens": -1}',
+         "output_tokens: must not be negative, got -1"),
+        ('{"workflow": "w", "run_id": "r", "step": "s", "attempt": 0}',
+         "attempt: must be 1 or more, got 0"),
+        ('{"workflow": "w", "run_id": ',
+         "not valid JSON: Expecting value: line 2 column 1 (char 29)"),
+        ("[1, 2]", "record is not a JSON object (got list)"),
+    ],
+    ids=["string", "string-list", "integer-text", "integer-fraction", "integer-bool",
+         "integer-beyond-64-bits", "number-text", "timestamp-type", "timestamp-text",
+         "missing", "null", "blank", "kind", "negative", "attempt-0", "malformed", "array"],
+)  # fmt: skip
+def test_a_bad_record_is_named_skipped_and_counted(tmp_path: Path, line: str, message: str):
+    path = tmp_path / "log.jsonl"
+    path.write_text(f"{GOOD}\n\n{line}\n{GOOD}\n", encoding="utf-8")
+    with read_logs([str(path)]) as result:
+        assert [str(p) for p in result.problems.first] == [f"{path}:3: {message}"]
+        assert result.problems.count == 1
+        assert result.frame()["line"].tolist() == [1, 4]
+    with pytest.raises(InputError) as stopped:
+        read_logs([str(path)], strict=True)
+    assert str(stopped.value) == f"{path}:3: {message}"
+
+
+def test_only_flagged_lines_reach_the_record_checks(tmp_path: Path, monkeypatch) -> None:
+    """A clean block is read by the query alone; a flagged row the checks accept (an
+    integral float, a date without a time) keeps its place in the file's order."""
+    seen: list[int] = []
+    original = jsonl_sql._checked
+
+    def spy(builder, flagged):
+        seen.extend(line for line, _ in flagged)
+        return original(builder, flagged)
+
+    monkeypatch.setattr(jsonl_sql, "_checked", spy)
+    rows = [record(run_id=f"r{i}", attempt=2) for i in range(5)]
+    rows[1]["attempt"] = 3.0
+    rows[3]["started_at"] = "2026-09-01"
+    path = tmp_path / "log.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    with read_logs([str(path)]) as result:
+        frame = result.frame()
+    assert seen == [2, 4]
+    assert result.problems.count == 0
+    assert frame["run_id"].tolist() == [f"r{i}" for i in range(5)]
+    assert frame["attempt"].tolist() == [2, 3, 2, 2, 2]
+    assert str(frame["started_at"].iloc[3]) == "2026-09-01 00:00:00+00:00"
+
+
+def test_a_csv_input_that_is_not_json_is_kept_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text(
+        'workflow,run_id,step,input,attempt\nw,r,s,not json,1\nw,r,s,"{""a"": 1}",x\n',
+        encoding="utf-8",
+    )
+    with read_logs([str(path)]) as result:
+        assert result.frame()["input"].tolist() == ['"not json"']
+        assert [str(p) for p in result.problems.first] == [
+            f"{path}:3: attempt: expected integer, got 'x'"
+        ]
+
+
+def test_a_parquet_column_of_the_wrong_type_names_each_row(tmp_path: Path) -> None:
+    path = tmp_path / "log.parquet"
+    table = {"workflow": ["w", "w"], "run_id": ["r", "r"], "step": ["s", "s"],
+             "attempt": ["1", "two"]}  # fmt: skip
+    pq.write_table(pa.table(table), path)
+    with read_logs([str(path)]) as result:
+        assert len(result.table) == 0
+        assert [str(p) for p in result.problems.first] == [
+            f"{path}:1: attempt: expected an integer (of at most 64 bits), got '1'",
+            f"{path}:2: attempt: expected an integer (of at most 64 bits), got 'two'",
+        ]
+
+
+def test_nothing_of_the_database_is_left_after_close(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    path = tmp_path / "log.jsonl"
+    path.write_text(GOOD + "\n", encoding="utf-8")
+    with read_logs([str(path)]) as result:
+        assert [p.name[:9] for p in (tmp_path / "tmp").iterdir()] == ["solidify-"]
+        assert len(result.table) == 1
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=6)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False,
+    allow_infinity=False) | _text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
+    max_leaves=6,
+)  # fmt: skip
+_records = st.fixed_dictionaries(
+    {"workflow": st.sampled_from(["w", " ", 5]), "run_id": _text, "step": st.just("s")},
+    optional={
+        "kind": st.sampled_from(["llm", "tool", "robot"]),
+        "attempt": st.integers(-1, 3) | st.sampled_from([2.0, 1.5, "2"]),
+        "input_tokens": st.integers(-(2**64), 2**64),
+        "cost_usd": st.floats(allow_nan=False, allow_infinity=False) | st.integers(),
+        "duration_ms": st.floats(-1, 1e9) | st.integers(-5, 2**65),
+        "started_at": st.sampled_from(["2026-09-01T10:00:00+05:30", "2026-09-01 10:00:00.5",
+                                       "2026-09-01", "2026-13-01T00:00:00Z", "x", 3]),
+        "ended_at": st.sampled_from(["2026-09-01T10:00:01Z", None]),
+        "model": st.sampled_from(["gpt-4o", None, 1]),
+        "rollup": st.sampled_from([True, False, 1, "yes"]),
+        "input": _json,
+        "output": _json,
+        "zz": _json,
+        "Workflow": _json,
+    },
+)  # fmt: skip
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=st.lists(_records, min_size=1, max_size=8))
+def test_duckdb_and_the_record_checks_agree(tmp_path: Path, rows: list) -> None:
+    path = tmp_path / "log.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    with read_logs([str(path)]) as duck:
+        got = duck.frame()
+        problems = [str(p) for p in duck.problems.first]
+    # The same lines through the record checks alone.
+    from solidify.assess.ingest import parse_line, to_frame
+    from solidify.assess.records import BatchBuilder, Problems, in_memory
+
+    expected_problems = Problems()
+    builder = BatchBuilder(str(path), expected_problems)
+    lines = path.read_bytes().split(b"\n")[:-1]
+    table = builder.build(list(range(1, len(lines) + 1)), [parse_line(x) for x in lines])
+    want = to_frame(in_memory(table))
+    assert problems == [str(p) for p in expected_problems.first]
+    pd.testing.assert_frame_equal(got, want, check_categorical=False)
