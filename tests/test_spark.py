@@ -52,7 +52,8 @@ def spark():
 
 def duck(paths: list[str]) -> StepTable:
     """The DuckDB side, filled by today's reader."""
-    frame = read_logs(paths).table
+    with read_logs(paths) as read:
+        frame = read.frame()
     return StepTable.of([pa.Table.from_pandas(frame, preserve_index=False)])
 
 
@@ -149,7 +150,8 @@ def bad_log(tmp_path: Path) -> Path:
 
 def test_bad_records_are_named_as_the_local_reader_names_them(spark, tmp_path):
     path = bad_log(tmp_path)
-    local = read_logs([str(path)])
+    with read_logs([str(path)]) as local:
+        pass
     with SparkStepTable(session=spark) as table:
         reading = table.read([str(path)])
         assert reading.problems.count == local.problems.count == 6
@@ -169,7 +171,8 @@ def test_strict_stops_at_the_first_bad_line(spark, tmp_path):
 
 def test_a_step_table_written_by_ingest_is_read_as_it_is(spark, tmp_path):
     log = write_jsonl(tmp_path / "a.jsonl", [record(step=f"s{i}", output=i) for i in range(5)])
-    frame = read_logs([str(log)]).table
+    with read_logs([str(log)]) as read:
+        frame = read.frame()
     out = tmp_path / "steps.parquet"
     write_step_table(frame, str(out))
     with SparkStepTable(session=spark) as table:
@@ -306,11 +309,11 @@ def without_seconds(value: Any) -> Any:
 
 def test_reading_with_spark_gives_the_local_rows_in_the_local_order(spark):
     paths = [str(SAMPLES / "support-triage.jsonl.gz"), str(SAMPLES / "invoice-intake.csv")]
-    got = read_with_spark(paths, session=spark)
-    expected = read_logs(paths)
-    assert got.files == expected.files
-    assert got.table["source"].astype(str).tolist() == expected.table["source"].astype(str).tolist()
-    assert got.table["input"].tolist() == expected.table["input"].tolist()
+    with read_with_spark(paths, session=spark) as got, read_logs(paths) as expected:
+        assert got.files == expected.files
+        mine, theirs = got.frame(), expected.frame()
+    assert mine["source"].astype(str).tolist() == theirs["source"].astype(str).tolist()
+    assert mine["input"].tolist() == theirs["input"].tolist()
 
 
 def test_a_closed_table_leaves_no_folder_and_the_session_running(spark):

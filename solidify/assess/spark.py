@@ -356,11 +356,12 @@ class SparkStepTable:
         return reading
 
     def _read_locally(self, names: list[str], strict: bool, input_format: str | None) -> Reading:
-        from solidify.assess.ingest import from_frame, read_logs
+        from solidify.assess.ingest import canonical_texts, read_logs
 
-        result = read_logs(names, strict=strict, input_format=input_format)
-        if len(result.table):
-            self.append(from_frame(result.table))
+        # Texts in the canonical form, as the records Spark checks itself are written.
+        with read_logs(names, strict=strict, input_format=input_format) as result:
+            if len(result.table):
+                self.append(canonical_texts(result.table.arrow()))
         return Reading(files=result.files, problems=result.problems)
 
     def _parse(self, kind: str, names: list[str]) -> DataFrame:
