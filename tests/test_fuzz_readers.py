@@ -73,6 +73,7 @@ def _mutate(doc: Any, place: tuple, action: str, value: Any) -> Any:
 
 
 @needs_corpus
+@pytest.mark.slow  # every corpus file, mutated and assessed
 @pytest.mark.parametrize("source", FILES, ids=lambda p: p.name)
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
@@ -104,7 +105,9 @@ def test_mutated_corpus_files_give_one_line_errors_or_skips(source: Path, data) 
             message = str(error)
             assert "\n" not in message and message.startswith(str(target)), message
             return
-        for problem in result.problems.first:
-            assert "\n" not in str(problem) and str(problem).startswith(str(target))
-        if len(result.frame()):
-            assess(result.frame())
+        with result:
+            for problem in result.problems.first:
+                assert "\n" not in str(problem) and str(problem).startswith(str(target))
+            frame = result.frame()
+        if len(frame):
+            assess(frame)

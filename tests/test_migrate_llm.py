@@ -95,6 +95,7 @@ def test_accepted_code_lands_in_the_package_and_its_tests_pass(tmp_path, runner)
     assert "skipped" not in done.stdout
 
 
+@pytest.mark.slow  # end to end with the mock server
 def test_wrong_code_is_retried_with_counterexamples_then_accepted(tmp_path, runner) -> None:
     log, out = reverse_log(tmp_path), tmp_path / "out"
     with MockMessagesAPI() as api:

@@ -116,6 +116,7 @@ def test_report_never_overwrites_without_force(tmp_path: Path, runner) -> None:
 # ---------------------------------------------------------------- history
 
 
+@pytest.mark.slow  # end to end: three assessments recorded, then read
 def test_record_and_read_history(tmp_path: Path, runner) -> None:
     env = {"SOLIDIFY_HOME": str(tmp_path / "home")}
     for month in (1, 2, 3):
@@ -210,6 +211,7 @@ def test_old_schemas_are_migrated_and_newer_ones_refused(tmp_path: Path) -> None
         history.load(db)
 
 
+@pytest.mark.slow  # end to end on the samples
 def test_assess_by_month_shows_the_release_cleanup_climb(runner) -> None:
     log = str(SAMPLES / "release-cleanup")
     data = json.loads(

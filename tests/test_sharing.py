@@ -96,7 +96,7 @@ def test_duckdb_reads_what_the_record_checks_read(tmp_path: Path, monkeypatch) -
     duck = read_logs([str(path)])
     monkeypatch.setattr(
         "solidify.assess.ingest.read_block",
-        lambda steps, block, first, builder: jsonl_sql._python_rows(
+        lambda steps, block, first, builder: jsonl_sql.python_rows(
             steps, builder, block.split(b"\n"), first
         ),
     )

@@ -28,6 +28,7 @@ from solidify.assess.schema import KINDS, RECORD_FIELDS, REQUIRED, STATUSES, STE
 from solidify.assess.steptable import TABLE, StepTable
 
 BLOCK_BYTES = 32 * 1024 * 1024
+SMALL_FILE_BYTES = 256 * 1024  # read by the record checks (see ingest._read_jsonl)
 RAW = "solidify_raw_lines"
 
 # Strings DuckDB and the record checks read alike; anything else is flagged and read by
@@ -221,7 +222,7 @@ def read_block(steps: StepTable, block: bytes, first_line: int, builder: BatchBu
     """Add one block's good rows to `steps`; flagged lines go through `builder`."""
     text = lines_of(block)
     if text is None:  # not UTF-8 somewhere: the record checks say which line
-        _python_rows(steps, builder, block.split(b"\n"), first_line)
+        python_rows(steps, builder, block.split(b"\n"), first_line)
         return
     numbers = pa.array(np.arange(first_line, first_line + len(text), dtype=np.int64))
     raw = pa.table({"line": numbers, "text": text})
@@ -265,7 +266,7 @@ def _checked(builder: BatchBuilder, flagged: list[tuple[int, str]]) -> pa.Table 
     return builder.build(lines, recs)
 
 
-def _python_rows(
+def python_rows(
     steps: StepTable, builder: BatchBuilder, raw_lines: list[bytes], first_line: int
 ) -> None:
     from solidify.assess.ingest import parse_line
