@@ -209,3 +209,37 @@ def test_duckdb_and_the_record_checks_agree(tmp_path: Path, rows: list) -> None:
     want = to_frame(in_memory(table))
     assert problems == [str(p) for p in expected_problems.first]
     pd.testing.assert_frame_equal(got, want, check_categorical=False)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"workflow": "w", "run_id": "r", "step": "s", "input": NaN}',
+        '{"workflow": "w", "run_id": "r", "step": "s", "output": [1, -Infinity]}',
+        '{"workflow": "w", "run_id": "r", "step": "s", "input": {"a": 1}, "input": {"a": 2}}',
+    ],
+    ids=["nan", "infinity", "repeated-key"],
+)
+def test_lines_duckdb_reads_otherwise_are_left_to_the_record_checks(tmp_path, monkeypatch, line):
+    good = json.dumps(record(input={"a": 0}, output="x"))
+    log = tmp_path / "log.jsonl"
+    log.write_text(f"{good}\n{line}\n{good}\n", encoding="utf-8")
+    with read_logs([str(log)]) as read:  # through DuckDB (this module's fixture)
+        by_duckdb = read.frame()
+    monkeypatch.setattr(jsonl_sql, "SMALL_FILE_BYTES", 1 << 20)
+    with read_logs([str(log)]) as read:
+        by_checks = read.frame()
+    assert len(by_duckdb) == 3
+    pd.testing.assert_frame_equal(by_duckdb, by_checks, check_categorical=False)
+
+
+def test_a_lone_surrogate_escape_is_a_bad_record_not_a_crash(tmp_path):
+    log = tmp_path / "log.jsonl"
+    good = json.dumps(record())
+    log.write_text(f'{good}\n{{"workflow": "w", "run_id": "r", "step": "s", "input": "\\ud800"}}\n',
+                   encoding="utf-8")  # fmt: skip
+    with read_logs([str(log)]) as read:
+        assert len(read.frame()) == 1
+        assert [str(p) for p in read.problems.first] == [
+            f"{log}:2: input: holds an escape (\\uD800-\\uDFFF) that is no character"
+        ]

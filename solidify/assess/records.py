@@ -145,21 +145,29 @@ class BatchBuilder:
                 flag(i, None, f"record is not a JSON object (got {type(rec).__name__})")
                 recs[i] = {}
 
+        def text(i: int, name: str | None, value: Any) -> str | None:
+            try:
+                return canonical_json(value)
+            except UnicodeEncodeError:  # a lone surrogate escape ("\\ud800") is no text
+                flag(i, name, "holds an escape (\\uD800-\\uDFFF) that is no character")
+                return None
+
         columns: dict[str, pa.Array] = {}
         for name, kind in RECORD_FIELDS.items():
             values = [r.get(name) for r in recs]
             if kind == "json":
-                columns[name] = pa.array([canonical_json(v) for v in values], type=pa.string())
+                texts = [text(i, name, v) for i, v in enumerate(values)]
+                columns[name] = pa.array(texts, type=pa.string())
                 continue
             columns[name] = self._typed_column(name, kind, values, flag)
 
         check_columns(columns, flag)
         rollup = [bool(r.get("rollup")) for r in recs]
         extra = [
-            canonical_json({k: v for k, v in r.items() if k not in KNOWN_FIELDS})
+            text(i, None, {k: v for k, v in r.items() if k not in KNOWN_FIELDS})
             if not r.keys() <= KNOWN_FIELDS
             else None
-            for r in recs
+            for i, r in enumerate(recs)
         ]
         table = pa.table(
             {
