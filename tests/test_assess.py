@@ -418,6 +418,7 @@ def test_filters(runner) -> None:
     assert "no workflow matches nope" in missing.stderr
 
 
+@pytest.mark.slow  # end to end
 def test_gates_exit_1_after_writing_the_output(runner) -> None:
     month1 = str(SAMPLES / "release-cleanup" / "month1.jsonl")
     result = runner.invoke(cli, ["assess", month1, "--fail-under-stage", "3", "--format", "json"])

@@ -196,6 +196,7 @@ def test_verify_stops_code_that_never_ends(generated: Path, tmp_path: Path, runn
 # ---------------------------------------------------------------- files
 
 
+@pytest.mark.slow  # end to end
 def test_existing_files_are_never_overwritten_without_force(generated: Path, runner) -> None:
     readme = generated / "README.md"
     before = {p: p.read_bytes() for p in generated.rglob("*") if p.is_file()}
@@ -212,6 +213,7 @@ def test_existing_files_are_never_overwritten_without_force(generated: Path, run
     assert (generated / "invoice_intake.py").read_bytes() == before[generated / "invoice_intake.py"]
 
 
+@pytest.mark.slow  # end to end
 def test_every_workflow_gets_a_module_even_with_nothing_to_replace(tmp_path: Path, runner) -> None:
     path = write_jsonl(
         tmp_path / "log.jsonl",

@@ -139,6 +139,7 @@ def same_recommendations(canonical: dict[str, Any], other: dict[str, Any]) -> No
         assert (other[name].recommendation.action == "replace") == replaced, name
 
 
+@pytest.mark.slow  # end to end
 def test_a_langfuse_parquet_export_gives_the_same_recommendations(
     tmp_path: Path, canonical: dict[str, Any]
 ) -> None:
@@ -171,6 +172,7 @@ def test_a_langfuse_jsonl_export_is_read_too(tmp_path: Path, canonical: dict[str
     same_recommendations(canonical, {k: v for k, v in steps.items() if k != "order-desk"})
 
 
+@pytest.mark.slow  # end to end
 def test_openinference_spans_give_the_same_recommendations(
     tmp_path: Path, canonical: dict[str, Any]
 ) -> None:

@@ -108,6 +108,7 @@ def _vat(runner, args: list[str], env: dict[str, str]) -> dict:
     return step["synthesis"]
 
 
+@pytest.mark.slow  # end to end
 def test_record_then_assess_again_reuses_the_program(tmp_path: Path, runner) -> None:
     env = {"SOLIDIFY_HOME": str(tmp_path / "home")}
     log = _log(tmp_path, 1.19)

@@ -638,13 +638,19 @@ def read_with_spark(
     This is the bridge until the measures run as queries on the engine: then only
     their aggregates and samples come back (`SparkStepTable.query`)."""
     import pyarrow.compute as pc
+    from py4j.protocol import Py4JError
 
     from solidify.assess.ingest import Ingested
     from solidify.assess.steptable import StepTable
 
-    with SparkStepTable(master, session=session) as table:
-        reading = table.read(paths, strict=strict, input_format=input_format)
-        rows = table.query(f"SELECT * FROM {TABLE}").cast(STEP_TABLE_SCHEMA)
+    try:
+        with SparkStepTable(master, session=session) as table:
+            reading = table.read(paths, strict=strict, input_format=input_format)
+            rows = table.query(f"SELECT * FROM {TABLE}").cast(STEP_TABLE_SCHEMA)
+    except Py4JError as exc:
+        # The JVM gone mid-call: Ctrl-C reaches it too and may end it before Python
+        # sees the KeyboardInterrupt.
+        raise EngineUnavailable(f"--engine spark: Spark stopped: {_one_line(exc)}") from None
     order = {name: i for i, name in enumerate(reading.files)}
     rank = pa.array([order.get(s, len(order)) for s in rows["source"].to_pylist()], pa.int64())
     rows = rows.append_column("_rank", rank)
