@@ -665,16 +665,21 @@ def _read_parquet(
         for batch in parquet.iter_batches(batch_size=50_000):
             for record in batch.to_pylist():
                 row += 1
-                for key in ("input", "output"):
-                    if isinstance(record.get(key), str):
-                        record[key] = _json_cell(record[key])
-                for key in ("started_at", "ended_at"):
-                    value = record.get(key)
-                    if hasattr(value, "isoformat"):
-                        record[key] = value.isoformat()
-                yield row, record
+                yield row, parquet_record(record)
 
     yield from builder.batches(rows())
+
+
+def parquet_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A Parquet row as a canonical record: JSON text cells parsed, timestamps as text."""
+    for key in ("input", "output"):
+        if isinstance(record.get(key), str):
+            record[key] = _json_cell(record[key])
+    for key in ("started_at", "ended_at"):
+        value = record.get(key)
+        if hasattr(value, "isoformat"):
+            record[key] = value.isoformat()
+    return record
 
 
 def _short(exc: BaseException) -> str:

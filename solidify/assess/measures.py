@@ -18,21 +18,18 @@ in the same run; it fails when its last attempt did.
 from __future__ import annotations
 
 import math
-from collections import Counter
 
 import numpy as np
-import orjson
 import pandas as pd
 import pyarrow as pa
 
 from solidify.assess.pricing import PRICED
+from solidify.assess.shapes import shape_facts
 from solidify.assess.steptable import Engine
-from solidify.assess.turns import is_tool_call_text
 
 KEYS = ["workflow", "step"]
 SHAPE_SAMPLE = 2000  # most frequent distinct outputs per step whose shape is read
 SIMILARITY_GROUPS = 200  # repeated inputs per step whose outputs' word overlap is read
-NULL = "null"
 TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
 # The rows measured, keyed and ordered, from `priced`: `steps` with a `cost` column
@@ -344,7 +341,7 @@ def _outputs(engine: Engine) -> pd.DataFrame:
     start = 0
     for end in [*_cuts(workflows, steps), len(texts)]:
         key = (workflows[start], steps[start])
-        shapes[key] = _shape_facts(texts[start:end], counts[start:end], int(frame.at[key, "total"]))
+        shapes[key] = shape_facts(texts[start:end], counts[start:end], int(frame.at[key, "total"]))
         start = end
     facts = pd.DataFrame.from_dict(
         shapes, orient="index",
@@ -364,45 +361,6 @@ def _cuts(workflows: list, steps: list) -> list[int]:
         for i in range(1, len(workflows))
         if workflows[i] != workflows[i - 1] or steps[i] != steps[i - 1]
     ]
-
-
-def _shape_facts(texts: list[str], weights: list[int], n: int) -> tuple[str, float, int, int]:
-    """(usual shape, structure stability, empty outputs, soft failures) from the most
-    frequent distinct outputs of a step and how often each occurs."""
-    shapes: Counter[str] = Counter()
-    for text, weight in zip(texts, weights, strict=True):
-        shape = _shape(text)
-        if shape != "null" and not is_tool_call_text(text):  # tool-call turns are valid
-            shapes[shape] += weight
-    total = sum(shapes.values())
-    usual, usual_count = shapes.most_common(1)[0] if shapes else ("", 0)
-    stability = usual_count / total if total else 1.0
-    text_counts = dict(zip(texts, weights, strict=True))
-    empty = int(text_counts.get('""', 0))
-    calls = sum(w for t, w in text_counts.items() if is_tool_call_text(t))
-    non_null = n - int(text_counts.get(NULL, 0)) - calls
-    soft = round(max(empty if usual == "string" else 0, (1 - stability) * non_null))
-    return usual, stability, empty, soft
-
-
-def _shape(text: str) -> str:
-    """Type of a JSON value, with the sorted keys of an object: its 'schema' in short."""
-    first = text[:1]
-    if first == "{":
-        try:
-            value = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            return "object"
-        return "object:" + ",".join(sorted(value))
-    if first == "[":
-        return "list"
-    if first == '"':
-        return "string"
-    if text in ("true", "false"):
-        return "boolean"
-    if text == NULL:
-        return "null"
-    return "number"
 
 
 def _repeats(engine: Engine, counts: pd.DataFrame) -> pd.DataFrame:

@@ -11,23 +11,20 @@ from __future__ import annotations
 
 import functools
 import math
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from solidify.assess.schema import as_strings
-from solidify.assess.turns import is_tool_call_text
+from solidify.assess.shapes import NULL, shape_facts
 
 KEYS = ["workflow", "step"]
 SHAPE_SAMPLE = 2000
 SIMILARITY_GROUPS = 200
-NULL = "null"
 
 
 class Texts:
@@ -406,48 +403,15 @@ def _outputs(rows: _Rows) -> dict[str, np.ndarray]:
         # Shapes of the most frequent distinct outputs, weighted by how often each occurs.
         texts = rows.outputs.of_codes(codes[:SHAPE_SAMPLE])
         weights = n_codes[:SHAPE_SAMPLE].tolist()
-        shapes: Counter[str] = Counter()
-        for text, weight in zip(texts, weights, strict=True):
-            shape = _shape(text)
-            if shape != "null" and not is_tool_call_text(text):  # tool-call turns are valid
-                shapes[shape] += weight
-        total = sum(shapes.values())
-        usual, usual_count = shapes.most_common(1)[0] if shapes else ("", 0)
-        stability = usual_count / total if total else 1.0
-        text_counts = dict(zip(texts, weights, strict=True))
-        empty = int(text_counts.get('""', 0))
-        calls = sum(w for t, w in text_counts.items() if is_tool_call_text(t))
-        non_null = n - int(text_counts.get(NULL, 0)) - calls
+        usual, stability, empty, soft = shape_facts(texts, weights, n)
         out["distinct_outputs"][k] = len(codes)
         out["majority_share"][k] = n_codes[0] / n
         out["entropy"][k] = entropy / math.log2(n) if n > 1 else 0.0
         out["structure_stability"][k] = stability
         out["usual_shape"][k] = usual
         out["empty_outputs"][k] = empty
-        out["soft_failures"][k] = round(
-            max(empty if usual == "string" else 0, (1 - stability) * non_null)
-        )
+        out["soft_failures"][k] = soft
     return out
-
-
-def _shape(text: str) -> str:
-    """Type of a JSON value, with the sorted keys of an object: its 'schema' in short."""
-    first = text[:1]
-    if first == "{":
-        try:
-            value = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            return "object"
-        return "object:" + ",".join(sorted(value))
-    if first == "[":
-        return "list"
-    if first == '"':
-        return "string"
-    if text in ("true", "false"):
-        return "boolean"
-    if text == NULL:
-        return "null"
-    return "number"
 
 
 def _repeats(rows: _Rows) -> dict[str, np.ndarray]:

@@ -38,7 +38,7 @@ import pyarrow as pa
 
 from solidify.assess.records import BatchBuilder, Problem, Problems, Unreadable
 from solidify.assess.schema import STEP_TABLE_SCHEMA
-from solidify.assess.steptable import TABLE
+from solidify.assess.steptable import TABLE, filled
 from solidify.errors import ExitStatus, InputError, SolidifyError
 
 if TYPE_CHECKING:
@@ -313,14 +313,7 @@ class SparkStepTable:
 
     @classmethod
     def of(cls, tables: Iterable[pa.Table], **options: Any) -> SparkStepTable:
-        table = cls(**options)
-        try:
-            for batch in tables:
-                table.append(batch)
-        except BaseException:
-            table.close()
-            raise
-        return table
+        return filled(cls(**options), tables)
 
     def append(self, batch: pa.Table) -> None:
         """Add rows given in STEP_TABLE_SCHEMA (from the local readers)."""
@@ -563,7 +556,7 @@ def _parse_jsonl_batches(batches: Iterator[pa.RecordBatch], sources: dict[str, s
 
 
 def _parse_parquet_batches(batches: Iterator[pa.RecordBatch], sources: dict[str, str]):
-    from solidify.assess.ingest import _json_cell
+    from solidify.assess.ingest import parquet_record
     from solidify.assess.schema import STEP_TABLE_SCHEMA as SCHEMA
 
     names = SCHEMA.names
@@ -576,16 +569,10 @@ def _parse_parquet_batches(batches: Iterator[pa.RecordBatch], sources: dict[str,
                 table = pa.Table.from_batches([rows]).select(names).cast(SCHEMA)
                 yield from _parsed(table, {}, source).cast(_PARSED_SCHEMA).to_batches()
                 continue
-            records = []
-            for record in rows.to_pylist():
-                for key in ("input", "output"):
-                    if isinstance(record.get(key), str):
-                        record[key] = _json_cell(record[key])
-                for key in ("started_at", "ended_at"):
-                    value = record.get(key)
-                    if hasattr(value, "isoformat"):
-                        record[key] = value.isoformat()
-                records.append({k: v for k, v in record.items() if v is not None})
+            records = [
+                {k: v for k, v in parquet_record(record).items() if v is not None}
+                for record in rows.to_pylist()
+            ]
             lines = part.column("_row").to_pylist()
             yield from _build(source, lines, records).to_batches()
 

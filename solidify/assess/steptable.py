@@ -74,14 +74,7 @@ class StepTable:
     @classmethod
     def of(cls, tables: Iterable[pa.Table], **options: Any) -> StepTable:
         """A step table holding the given Arrow tables (each in STEP_TABLE_SCHEMA)."""
-        table = cls(**options)
-        try:
-            for batch in tables:
-                table.append(batch)
-        except BaseException:
-            table.close()
-            raise
-        return table
+        return filled(cls(**options), tables)
 
     @classmethod
     def viewing(cls, table: pa.Table, **options: Any) -> StepTable:
@@ -159,3 +152,14 @@ def _duck_type(kind: pa.DataType) -> str:
     if pa.types.is_timestamp(kind):
         return "TIMESTAMPTZ"
     raise TypeError(f"no DuckDB type for {kind}")
+
+
+def filled(table: Any, tables: Iterable[pa.Table]) -> Any:
+    """`table` (any engine's step table) holding `tables`; closed if adding them fails."""
+    try:
+        for batch in tables:
+            table.append(batch)
+    except BaseException:
+        table.close()
+        raise
+    return table
