@@ -10,7 +10,8 @@ import functools
 import gc
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -257,6 +258,7 @@ def emit(
     click.echo(out, nl=False, color=(sys.stdout.isatty() or None) if fmt == "text" else None)
 
 
+@contextmanager
 def run_assessment(
     logs: tuple[str, ...],
     strict: bool,
@@ -264,43 +266,31 @@ def run_assessment(
     workflows: tuple[str, ...],
     steps: tuple[str, ...] = (),
     known: Any = None,
-):
+) -> Iterator[tuple[Any, Any, Any]]:
     """Read logs and assess them, with progress on stderr when it is a terminal.
-    Returns (step table, assessment, config). `known`: programs kept in the history
+    Gives (the logs read, assessment, config); the logs' step table stays open (for
+    trends or examples) until the block ends. `known`: programs kept in the history
     (solidify.assess.kept), re-checked before searching."""
-    return _assessed(logs, strict, config_path, workflows, steps, known)
-
-
-def _assessed(
-    logs: tuple[str, ...],
-    strict: bool,
-    config_path: str | None,
-    workflows: tuple[str, ...],
-    steps: tuple[str, ...],
-    known: Any = None,
-):
+    from solidify.assess.assessment import assess as run
     from solidify.assess.config import load_config
 
     config = load_config(config_path)
-    from solidify.assess.assessment import assess as run
-
-    with load_logs(logs, strict) as result:
-        table = result.frame()
     show = sys.stderr.isatty()
 
     def progress(label: str) -> None:
         if show:
             click.echo(f"\r\033[Kfinding code for {label}", nl=False, err=True)
 
-    assessment = run(table, config, workflows=workflows, steps=steps, progress=progress,
-                     known=known)  # fmt: skip
-    if show:
-        click.echo("\r\033[K", nl=False, err=True)
-    for warning in assessment.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    if workflows and not assessment.workflows:
-        raise InputError(f"no workflow matches {', '.join(workflows)}")
-    return table, assessment, config
+    with load_logs(logs, strict) as result:
+        assessment = run(result.table, config, workflows=workflows, steps=steps,
+                         progress=progress, known=known)  # fmt: skip
+        if show:
+            click.echo("\r\033[K", nl=False, err=True)
+        for warning in assessment.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        if workflows and not assessment.workflows:
+            raise InputError(f"no workflow matches {', '.join(workflows)}")
+        yield result, assessment, config
 
 
 @cli.command()
@@ -358,15 +348,16 @@ def assess(
 
     # A program kept by an earlier `--record` is re-checked first and reused if it holds.
     known = {} if fresh else kept.load(db)
-    table, assessment, config = run_assessment(logs, strict, config_path, workflows, steps,
-                                               known)  # fmt: skip
     from solidify.reports import tables, text
 
     periods = []
-    if by:
-        from solidify.assess.trends import trends
+    with run_assessment(logs, strict, config_path, workflows, steps, known) as (
+        result, assessment, config,
+    ):  # fmt: skip
+        if by:
+            from solidify.assess.trends import trends
 
-        periods = trends(table, assessment, config, by=by)
+            periods = trends(result.table, assessment, config, by=by)
 
     def data() -> dict[str, Any]:
         out = assessment.to_dict()
@@ -465,7 +456,8 @@ def migrate(
     target = Path(out)
     if target.exists() and not target.is_dir():
         raise OutputError(f"{target}: exists and is not a folder")
-    table, assessment, _ = run_assessment(logs, strict, config_path, workflows)
+    with run_assessment(logs, strict, config_path, workflows) as (result, assessment, _):
+        table = result.frame()  # the logged examples the tests are built from
     the_plan = plan(assessment, table, min_coverage=min_coverage, steps=steps)
     if not any(the_plan.steps.values()):
         click.echo("note: no AI step is reproducible or asked for (--step); the modules' STEPS "
@@ -602,7 +594,7 @@ def report(
     HTML is one self-contained file (inline styles and charts, nothing loaded from
     elsewhere); Markdown writes its charts as PNG files next to it.
     """
-    from solidify.assess.trends import trends
+    from solidify.assess.trends import auto_period, trends
     from solidify.io import check_writable
     from solidify.reports import history
     from solidify.reports.report import ReportData, format_for, write_report
@@ -610,27 +602,16 @@ def report(
     kind = format_for(out, fmt)
     check_writable(out, force=force)
     recorded = history.load_if_any(db)  # a named --db that is missing fails before the work
-    table, assessment, config = run_assessment(logs, strict, config_path, workflows, steps)
-    period = by if by != "auto" else auto_period(table)
-    data = ReportData(
-        assessment,
-        periods=trends(table, assessment, config, by=period),
-        history=recorded,
-        by=period,
-        sources=list(logs),
-    )
+    with run_assessment(logs, strict, config_path, workflows, steps) as (
+        result, assessment, config,
+    ):  # fmt: skip
+        period = by if by != "auto" else auto_period(result.table)
+        periods = trends(result.table, assessment, config, by=period)
+    data = ReportData(assessment, periods=periods, history=recorded, by=period,
+                      sources=list(logs))  # fmt: skip
     written = write_report(data, out, fmt=kind, force=force)
     click.echo(f"wrote {written[-1]}" + (f" and {len(written) - 1} chart file(s)"
                                          if len(written) > 1 else ""), err=True)  # fmt: skip
-
-
-def auto_period(table) -> str:
-    """Months over two months or more, weeks over two weeks, else days."""
-    started = table["started_at"].dropna()
-    if started.empty:
-        return "month"
-    days = (started.max() - started.min()).days
-    return "month" if days >= 60 else "week" if days >= 14 else "day"
 
 
 @cli.command(name="history")

@@ -73,6 +73,10 @@ def spark_type(kind: pa.DataType) -> str:
 
 
 STEPS_DDL = ", ".join(f"`{f.name}` {spark_type(f.type)}" for f in STEP_TABLE_SCHEMA)
+# The view `steps` also has `rowid`, the order rows were read in (file by file, line by
+# line), as DuckDB's tables have: the stages order samples and examples by it.
+VIEW_DDL = f"{STEPS_DDL}, `rowid` BIGINT"
+FILE_SHIFT = 1 << 40  # rowid = the file's rank * FILE_SHIFT + the row's place in the file
 
 
 @functools.lru_cache(maxsize=512)
@@ -290,7 +294,9 @@ class SparkStepTable:
             base = session or start_session(master, self._folder, memory)
             self.spark = base if self._owned else base.newSession()
             self._frames: list[DataFrame] = []
-            self.spark.createDataFrame([], STEPS_DDL).createOrReplaceTempView(TABLE)
+            self._files: list[str] = []  # in the order read: their rank makes the rowid
+            self._appended = 0
+            self.spark.createDataFrame([], VIEW_DDL).createOrReplaceTempView(TABLE)
         except BaseException:
             try:
                 if self._owned and base is not None:
@@ -303,11 +309,18 @@ class SparkStepTable:
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
         """Run DuckDB SQL (`$name` parameters) on Spark; the result as Arrow."""
-        frame = self.spark.sql(to_spark_sql(sql), args=params or None)
-        return frame.toArrow()
+        with _jvm_calls():
+            return self.spark.sql(to_spark_sql(sql), args=params or None).toArrow()
 
     def register(self, name: str, table: pa.Table) -> None:
         self.spark.createDataFrame(table).createOrReplaceTempView(name)
+
+    def materialize(self, name: str, sql: str) -> None:
+        """The query's rows kept (cached) under `name` for the queries after it."""
+        with _jvm_calls():
+            frame = self.spark.sql(to_spark_sql(sql)).persist()
+            self._cached.append(frame)
+            frame.createOrReplaceTempView(name)
 
     # --- filling the table ---------------------------------------------------------
 
@@ -315,10 +328,15 @@ class SparkStepTable:
     def of(cls, tables: Iterable[pa.Table], **options: Any) -> SparkStepTable:
         return filled(cls(**options), tables)
 
-    def append(self, batch: pa.Table) -> None:
-        """Add rows given in STEP_TABLE_SCHEMA (from the local readers)."""
+    def append(self, batch: pa.Table, rowid: pa.Array | None = None) -> None:
+        """Add rows given in STEP_TABLE_SCHEMA (from the local readers); `rowid`: their
+        order among all rows (default: after every row appended so far)."""
         data = batch.select(STEP_TABLE_SCHEMA.names).cast(STEP_TABLE_SCHEMA)
-        self._add(self.spark.createDataFrame(data.replace_schema_metadata(None), STEPS_DDL))
+        if rowid is None:
+            rowid = pa.array(range(self._appended, self._appended + len(data)), pa.int64())
+            self._appended += len(data)
+        data = data.append_column("rowid", rowid.cast(pa.int64()))
+        self._add(self.spark.createDataFrame(data.replace_schema_metadata(None), VIEW_DDL))
 
     def read(
         self, paths: Sequence[str], *, strict: bool = False, input_format: str | None = None
@@ -334,12 +352,13 @@ class SparkStepTable:
                 kind = _native_kind(name, input_format)
                 (native[kind] if kind else local).append(name)
                 reading.files.append(name)
+                self._files.append(name)
         parsed = [self._parse(kind, names) for kind, names in native.items() if names]
         for frame in parsed:
             frame = frame.persist()
             self._cached.append(frame)
             _collect_problems(frame, reading.problems, strict)
-            self._add(frame.where(f"{PROBLEM} IS NULL").select(*STEP_TABLE_SCHEMA.names))
+            self._add(self._with_rowid(frame.where(f"{PROBLEM} IS NULL")))
         if local:
             found = self._read_locally(local, strict, input_format)
             reading.problems.count += found.problems.count
@@ -354,8 +373,33 @@ class SparkStepTable:
         # Texts in the canonical form, as the records Spark checks itself are written.
         with read_logs(names, strict=strict, input_format=input_format) as result:
             if len(result.table):
-                self.append(canonical_texts(result.table.arrow()))
+                rows = canonical_texts(result.table.arrow())
+                self.append(rows, self._rowids(rows["source"].to_pylist()))
         return Reading(files=result.files, problems=result.problems)
+
+    def _rank(self, source: str) -> int:
+        return self._files.index(source) if source in self._files else len(self._files)
+
+    def _rowids(self, sources: list[str]) -> pa.Array:
+        """Rows read locally, in their order: their file's rank, then their place in it."""
+        out, place, last = [], 0, None
+        for source in sources:
+            place = place + 1 if source == last else 0
+            last = source
+            out.append(self._rank(source) * FILE_SHIFT + place)
+        return pa.array(out, pa.int64())
+
+    def _with_rowid(self, frame: DataFrame) -> DataFrame:
+        """Rows read by Spark with their rowid: their file's rank, then their line."""
+        from pyspark.sql import functions as F
+
+        ranks = self.spark.createDataFrame(
+            [(name, self._rank(name)) for name in self._files], "source STRING, _rank BIGINT"
+        )
+        rowid = (F.col("_rank") * F.lit(FILE_SHIFT) + F.col("line")).alias("rowid")
+        return frame.join(F.broadcast(ranks), "source", "left").select(
+            *STEP_TABLE_SCHEMA.names, rowid
+        )
 
     def _parse(self, kind: str, names: list[str]) -> DataFrame:
         from pyspark.sql import Window
@@ -410,7 +454,8 @@ class SparkStepTable:
 
     def arrow(self, where: str = "true") -> pa.Table:
         """Rows as Arrow, by source and line (for small logs and the local assessment)."""
-        table = self.query(f"SELECT * FROM {TABLE} WHERE {where} ORDER BY source, line")
+        names = ", ".join(f'"{n}"' for n in STEP_TABLE_SCHEMA.names)
+        table = self.query(f"SELECT {names} FROM {TABLE} WHERE {where} ORDER BY rowid")
         return table.cast(STEP_TABLE_SCHEMA)
 
     def close(self) -> None:
@@ -432,6 +477,19 @@ class SparkStepTable:
 
 
 PARSED_DDL = f"{STEPS_DDL}, `{PROBLEM}` STRING, `{PROBLEM_FIELD}` STRING"
+
+
+@contextlib.contextmanager
+def _jvm_calls() -> Iterator[None]:
+    """A JVM that ends mid-call (Ctrl-C reaches it first) is one line, not Py4J's traceback."""
+    from py4j.protocol import Py4JError, Py4JJavaError
+
+    try:
+        yield
+    except Py4JJavaError:
+        raise  # Spark's own error about the query: a bug to see whole
+    except Py4JError as exc:
+        raise EngineUnavailable(f"--engine spark: Spark stopped: {_one_line(exc)}") from None
 
 
 def _is_uri(path: str) -> bool:
@@ -619,28 +677,20 @@ def read_with_spark(
     input_format: str | None = None,
     session: SparkSession | None = None,
 ) -> Any:
-    """Read the logs on Spark and bring the rows back as the local step table
-    (`ingest.Ingested`), in the order the local reader gives them.
-
-    This is the bridge until the measures run as queries on the engine: then only
-    their aggregates and samples come back (`SparkStepTable.query`)."""
-    import pyarrow.compute as pc
+    """Read the logs on Spark: an `ingest.Ingested` whose step table is the Spark view,
+    open until it is closed. The assessment asks it the same SQL as DuckDB's; only
+    aggregates and per-step samples come back."""
     from py4j.protocol import Py4JError
 
     from solidify.assess.ingest import Ingested
-    from solidify.assess.steptable import StepTable
 
+    table = SparkStepTable(master, session=session)
     try:
-        with SparkStepTable(master, session=session) as table:
-            reading = table.read(paths, strict=strict, input_format=input_format)
-            rows = table.query(f"SELECT * FROM {TABLE}").cast(STEP_TABLE_SCHEMA)
+        reading = table.read(paths, strict=strict, input_format=input_format)
     except Py4JError as exc:
-        # The JVM gone mid-call: Ctrl-C reaches it too and may end it before Python
-        # sees the KeyboardInterrupt.
+        table.close()
         raise EngineUnavailable(f"--engine spark: Spark stopped: {_one_line(exc)}") from None
-    order = {name: i for i, name in enumerate(reading.files)}
-    rank = pa.array([order.get(s, len(order)) for s in rows["source"].to_pylist()], pa.int64())
-    rows = rows.append_column("_rank", rank)
-    rows = rows.take(pc.sort_indices(rows, [("_rank", "ascending"), ("line", "ascending")]))
-    local = StepTable.of([rows.drop_columns(["_rank"])])
-    return Ingested(table=local, problems=reading.problems, files=reading.files)
+    except BaseException:
+        table.close()
+        raise
+    return Ingested(table=table, problems=reading.problems, files=reading.files)
