@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +227,20 @@ def test_the_queries_are_sql_that_sqlglot_carries_to_spark() -> None:
         assert "SELECT" in spark
         for construct in ("QUALIFY", "USING SAMPLE", "LIST(", "STRUCT_PACK", "GENERATE_SERIES"):
             assert construct not in spark.upper()
+
+
+def test_the_plan_searches_the_same_in_forked_workers_as_here() -> None:
+    from solidify.assess.searches import Searches
+
+    rows = [{"step": step, "input": f'{{"n":{n}}}', "output": str(n * k)}
+            for k, step in enumerate(["double", "triple"], 2) for n in range(40)]  # fmt: skip
+    with StepTable.of([_table(rows)]) as engine:
+        plan = SearchPlan.of(engine)
+    # The workers inherit the plan (samples only: no engine, no connection to fork).
+    with Searches(plan, plan.keys, workers=2) as pool:
+        forked = pool.results()
+    with Searches(plan, plan.keys, workers=0) as here:
+        done = here.results()
+    untimed = {key: replace(found, seconds=0.0) for key, found in forked.items()}
+    assert {key: replace(found, seconds=0.0) for key, found in done.items()} == untimed
+    assert all(found.heldout_coverage == 1.0 for found in forked.values())
