@@ -209,6 +209,8 @@ def test_too_few_keys_below_the_threshold_falls_back_to_ranking_all(monkeypatch)
 
 def test_the_threshold_lets_through_more_than_the_cap() -> None:
     assert sampling.threshold(1000, 1000) == sampling.ALL
+    prefixes = {sampling.threshold(300, n) for n in range(301, 700)}
+    assert sampling.ALL in prefixes and all(len(p) == 8 for p in prefixes - {sampling.ALL})
     below = sampling.threshold(1000, 100_000)
     share = int(below, 16) / 16**8
     assert 1000 < share * 100_000 < 1300

@@ -195,10 +195,8 @@ MARGIN = 6.0  # standard deviations of keys let through beyond `cap`
 def threshold(cap: int, successes: int) -> str:
     """A hex prefix below which about `cap` plus MARGIN standard deviations of a step's
     `successes` uniform md5 keys fall (so that fewer than `cap` do almost never)."""
-    share = (cap + MARGIN * math.sqrt(cap) + 16) / successes
-    if share >= 1:
-        return ALL
-    return f"{math.ceil(share * 16**8):08x}"
+    prefix = math.ceil((cap + MARGIN * math.sqrt(cap) + 16) / successes * 16**8)
+    return ALL if prefix >= 16**8 else f"{max(prefix, 0):08x}"
 
 
 def _sampled(
