@@ -3,10 +3,11 @@ enough to pay for starting them, else in this process.
 
 Each search is independent and deterministic (solidify.assess.synthesis.job), so the
 results do not depend on which process ran it. The workers are forked from the caller
-and inherit the search plan as it is (nothing large is pickled); where fork is not safe
-(anywhere but Linux) the searches run here. Workers leave with the caller however it
-leaves: an error or Ctrl-C cancels what has not started, and a killed caller takes its
-workers with it.
+and inherit the search plan as it is (nothing large is pickled): the plan holds each
+step's sample (solidify.assess.sampling), never the engine, whose connection must not
+cross a fork. Where fork is not safe (anywhere but Linux) the searches run here.
+Workers leave with the caller however it leaves: an error or Ctrl-C cancels what has
+not started, and a killed caller takes its workers with it.
 """
 
 from __future__ import annotations
