@@ -18,7 +18,7 @@ from solidify.assess.metrics import Texts, codes_of, positions_by_code
 from solidify.assess.model import Assessment, StepAssessment, WorkflowAssessment
 from solidify.assess.pricing import Pricer, model_rates, provider_of, register_rates
 from solidify.assess.recommend import Scale, StepFacts, recommend
-from solidify.assess.rollups import annotate, mark_rollups
+from solidify.assess.rollups import annotate, frame_notes, mark_rollups
 from solidify.assess.schema import STEP_TABLE_SCHEMA, as_strings
 from solidify.assess.searches import Searches, workers_wanted
 from solidify.assess.steptable import StepTable
@@ -123,7 +123,8 @@ def _assess(
                 relays={step: tool for (wf, step), tool in relays.items() if wf == name},
             )
         )
-    annotate((s for w in out for s in w.steps), table)  # rollup and its reason, per step
+    # rollup and its reason, per step
+    annotate((s for w in out for s in w.steps), frame_notes(table))
     return Assessment(out, warnings, tuple(steps))
 
 
