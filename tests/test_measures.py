@@ -14,7 +14,7 @@ import sqlglot
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
-from solidify.assess import measures
+from solidify.assess import measures, relays, rollups
 from solidify.assess.ingest import read_logs
 from solidify.assess.metrics import Texts, step_metrics
 from solidify.assess.pricing import PRICE_GROUPS, PRICED, Pricer, register_rates
@@ -26,11 +26,12 @@ SAMPLES = Path(__file__).parent.parent / "samples"
 
 
 def _both(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(numpy measures, engine measures) of a step table."""
+    """(numpy measures, engine measures) of a step table. The engine finds the roll-ups
+    itself; the numpy measures are given them by the pandas rule."""
+    arrow = pa.Table.from_pandas(table[list(STEP_TABLE_SCHEMA.names)], preserve_index=False)
     table = mark_rollups(table)
     old = step_metrics(table, Pricer().price(table), Texts.encode(table["input"]),
                        Texts.encode(table["output"]))  # fmt: skip
-    arrow = pa.Table.from_pandas(table[list(STEP_TABLE_SCHEMA.names)], preserve_index=False)
     with StepTable.of([arrow]) as engine:
         register_rates(engine, Pricer())
         new = measures.step_measures(engine)
@@ -98,6 +99,9 @@ def step_tables(draw) -> pd.DataFrame:
             "input": draw(inputs),
             "output": None if status != "ok" else _of_step(draw(outputs), workflow + step),
             "rollup": draw(st.booleans()) and draw(st.booleans()),
+            # Spans and their parents: usage equal to, or containing, the children's.
+            "step_id": draw(st.sampled_from([None, "p", "q"])),
+            "parent_id": draw(st.sampled_from([None, None, "p", "q"])),
             "source": "log.jsonl",
             "line": line + 1,
         })  # fmt: skip
@@ -132,7 +136,9 @@ def test_measures_equal_the_numpy_measures_on_any_table(table: pd.DataFrame) -> 
 
 
 def test_measures_are_sql_that_sqlglot_carries_to_spark() -> None:
-    queries = [*measures.QUERIES.values(), PRICE_GROUPS, "WITH " + PRICED + " SELECT * FROM priced"]
+    queries = [*measures.QUERIES.values(), PRICE_GROUPS, "WITH " + PRICED + " SELECT * FROM priced",
+               rollups.found_rollups_sql(), rollups.notes_sql(), rollups.has_family_sql(),
+               measures.ordered_sql("filtered"), relays.relays_sql()]  # fmt: skip
     for sql in queries:
         (spark,) = sqlglot.transpile(sql, read="duckdb", write="spark")
         assert "SELECT" in spark

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from solidify.assess.pricing import PRICED
+from solidify.assess.pricing import priced_sql
+from solidify.assess.rollups import CHILDREN_JOIN, VERDICT, children_sql, has_family_sql
 from solidify.assess.shapes import shape_facts
 from solidify.assess.steptable import Engine
 
@@ -32,22 +33,45 @@ SHAPE_SAMPLE = 2000  # most frequent distinct outputs per step whose shape is re
 SIMILARITY_GROUPS = 200  # repeated inputs per step whose outputs' word overlap is read
 TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
-# The rows measured, keyed and ordered, from `priced`: `steps` with a `cost` column
-# (pricing.PRICED, which needs `pricing.register_rates` first). Computed once and kept
-# as `ordered`, which every query below reads. Text columns are reduced to what the
-# measures compare.
-ORDERED = f"""
-WITH {PRICED}
-SELECT workflow, step, run_id, kind, model, provider, status, duration_ms, cost,
-       coalesce(rollup, false) AS rollup,
-       coalesce(attempt, 1) AS attempt,
-       input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
-       input, coalesce(output, 'null') AS output,
-       row_number() OVER (
-           ORDER BY started_at NULLS FIRST, source NULLS FIRST, line NULLS FIRST
-       ) AS seq
-FROM priced
+# The rows measured, keyed and ordered, from `priced`: `source` with a `cost` column
+# (pricing.priced_sql, which needs `pricing.register_rates` first). Computed once and
+# kept as `ordered`, which every query below reads. Text columns are reduced to what
+# the measures compare. The chronological order (`seq`) is numbered over the narrow
+# row keys alone and joined back: a window carrying every column costs three times as
+# much. A row is a roll-up when the log or its reader says so, or when its usage
+# equals or contains its children's (rollups.VERDICT; the join is left out when no
+# row names a parent).
+ORDERED = """
+WITH {priced},
+seqs AS (
+    SELECT rowid AS rid,
+           row_number() OVER (
+               ORDER BY started_at NULLS FIRST, source NULLS FIRST, line NULLS FIRST, rowid
+           ) AS seq
+    FROM {source}
+){children}
+SELECT p.workflow, p.step, p.run_id, p.kind, p.model, p.provider, p.status, p.duration_ms,
+       p.cost,
+       coalesce(p.rollup, false){found} AS rollup,
+       coalesce(p.attempt, 1) AS attempt,
+       p.input_tokens, p.output_tokens, p.cache_read_tokens, p.cache_write_tokens,
+       p.input, coalesce(p.output, 'null') AS output,
+       q.seq
+FROM priced AS p
+JOIN seqs AS q ON p.rid = q.rid{join}
 """
+
+
+def ordered_sql(source: str = "steps", *, family: bool = True) -> str:
+    """The query kept as `ordered`; `family`: whether roll-ups are looked for by usage."""
+    parts = {"priced": priced_sql(source), "source": source, "children": "", "found": "",
+             "join": ""}  # fmt: skip
+    if family:
+        parts["children"] = f",\nchildren AS ({children_sql(source)}\n)"
+        parts["found"] = f" OR ({VERDICT}) IS NOT NULL"
+        parts["join"] = f"\nLEFT JOIN children AS {CHILDREN_JOIN}"
+    return ORDERED.format(**parts)
+
 
 COUNTS = """
 SELECT workflow, step,
@@ -86,36 +110,28 @@ GROUP BY workflow, step, kind
 ORDER BY workflow, step, first_seq
 """
 
+# Each row of a (workflow, run, step) in order: whether it opens a call (attempt 1, the
+# first row, or an attempt that does not increase) and whether it closes one (the next
+# row opens one, or there is none). One window pass, no numbering of calls.
 CALLS = """
 WITH
-starts AS (
-    SELECT workflow, step, run_id, seq, status = 'ok' AS ok,
-           CASE WHEN attempt = 1
-                  OR lag(attempt) OVER w IS NULL
-                  OR attempt <= lag(attempt) OVER w THEN 1 ELSE 0 END AS opens
+edges AS (
+    SELECT workflow, step, status = 'ok' AS ok,
+           attempt = 1 OR lag(attempt) OVER w IS NULL OR attempt <= lag(attempt) OVER w
+               AS opens,
+           lead(attempt) OVER w IS NULL OR lead(attempt) OVER w = 1
+               OR lead(attempt) OVER w <= attempt AS closes
     FROM ordered
     WINDOW w AS (PARTITION BY workflow, run_id, step ORDER BY seq)
-),
-numbered AS (
-    SELECT workflow, step, run_id, seq, ok,
-           sum(opens) OVER (PARTITION BY workflow, run_id, step ORDER BY seq
-                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS call
-    FROM starts
-),
-calls AS (
-    SELECT workflow, step, count(*) AS attempts,
-           arg_min(ok, seq) AS first_ok, arg_max(ok, seq) AS last_ok
-    FROM numbered
-    GROUP BY workflow, step, run_id, call
 )
 SELECT workflow, step,
-       count(*) AS calls,
-       sum(CASE WHEN last_ok THEN 0 ELSE 1 END) AS calls_failed,
-       sum(CASE WHEN attempts > 1 THEN 1 ELSE 0 END) AS calls_retried,
-       sum(CASE WHEN first_ok THEN 0 ELSE 1 END) AS calls_first_failed,
-       sum(CASE WHEN attempts > 1 AND NOT first_ok THEN 1 ELSE 0 END)
+       sum(CASE WHEN opens THEN 1 ELSE 0 END) AS calls,
+       sum(CASE WHEN closes AND NOT ok THEN 1 ELSE 0 END) AS calls_failed,
+       sum(CASE WHEN opens AND NOT closes THEN 1 ELSE 0 END) AS calls_retried,
+       sum(CASE WHEN opens AND NOT ok THEN 1 ELSE 0 END) AS calls_first_failed,
+       sum(CASE WHEN opens AND NOT closes AND NOT ok THEN 1 ELSE 0 END)
            AS calls_retried_after_failure
-FROM calls
+FROM edges
 GROUP BY workflow, step
 """
 
@@ -234,7 +250,8 @@ JOIN positions AS p
 QUANTILES = {"p50_ms": 0.5, "p95_ms": 0.95}
 
 QUERIES = {
-    "ordered": ORDERED,
+    "ordered": ordered_sql(),
+    "ordered_without_family": ordered_sql(family=False),
     "counts": COUNTS,
     "latency_ranks": LATENCY_RANKS,
     "kinds": KINDS,
@@ -246,10 +263,12 @@ QUERIES = {
 }
 
 
-def step_measures(engine: Engine) -> pd.DataFrame:
-    """One row per (workflow, step) of the `priced` view, in order of first execution:
-    counts, cost, failures, latency and determinism parts."""
-    engine.materialize("ordered", ORDERED)
+def step_measures(engine: Engine, source: str = "steps") -> pd.DataFrame:
+    """One row per (workflow, step) of `source`, in order of first execution: counts,
+    cost, failures, latency and determinism parts. The prices are those registered by
+    `pricing.register_rates`."""
+    family = bool(engine.query(has_family_sql(source)).column(0)[0].as_py())
+    engine.materialize("ordered", ordered_sql(source, family=family))
     counts = engine.query(COUNTS).to_pandas()
     if counts.empty:
         return pd.DataFrame(index=pd.MultiIndex.from_arrays([[], []], names=KEYS))

@@ -212,12 +212,13 @@ def provider_of(model: str) -> str | None:
     return None if found is None else found.provider.id
 
 
-# `steps` with the cost of each row, for the measures: the log's own cost wins; code,
-# tools and people cost nothing in model terms; an AI step without a model, or an
-# unpriced model, is unknown (NULL). The rates come from `register_rates`.
-PRICED = """
+# `steps` (or the relation `source`) with the cost of each row, for the measures, and
+# its `rowid` as `rid`: the log's own cost wins; code, tools and people cost nothing in
+# model terms; an AI step without a model, or an unpriced model, is unknown (NULL).
+# The rates come from `register_rates`.
+PRICED_FROM = """
 priced AS (
-    SELECT s.*,
+    SELECT s.*, s.rowid AS rid,
            CASE
                WHEN s.cost_usd IS NOT NULL THEN s.cost_usd
                WHEN s.model IS NULL THEN CASE WHEN s.kind IN ('llm', 'agent') THEN NULL
@@ -230,7 +231,7 @@ priced AS (
                     + coalesce(s.cache_write_tokens, 0) * r.cache_write
                     + coalesce(s.output_tokens, 0) * r.output
            END AS cost
-    FROM steps AS s
+    FROM {source} AS s
     LEFT JOIN rates AS r
       ON s.cost_usd IS NULL
      AND s.model = r.model
@@ -240,6 +241,14 @@ priced AS (
      AND (r.low IS NULL OR coalesce(s.input_tokens, 0) > r.low)
      AND (r.high IS NULL OR coalesce(s.input_tokens, 0) <= r.high)
 )"""
+
+
+def priced_sql(source: str = "steps") -> str:
+    """The common table expression `priced` (for a WITH clause) over `source`."""
+    return PRICED_FROM.replace("{source}", source)
+
+
+PRICED = priced_sql()
 
 # The distinct groups a price is looked up for, once each.
 PRICE_GROUPS = """

@@ -6,6 +6,10 @@ the children and are not counted again. A parent whose usage is below its childr
 that has no children with usage, made its own call. Readers also mark spans that their
 format says are wrappers (an agent span that carries usage), and a canonical record may
 say `"rollup": true` itself.
+
+The rule is written once as SQL over the step table (`found_rollups_sql`, and
+`children_sql` with `VERDICT` for the measures' join); the pandas version below
+(`mark_rollups`, `frame_notes`) is the reference it is tested against.
 """
 
 from __future__ import annotations
@@ -16,7 +20,86 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from solidify.assess.steptable import Engine
+
 KEYS = ["workflow", "run_id", "step_id"]
+
+EQUALS = "its tokens equal the sum of the calls under it"
+CONTAINS = "its tokens contain those of the calls under it"
+MARKED = "the trace marks it as a span that reports the usage of the calls under it"
+WHY = {"equals": EQUALS, "contains": CONTAINS, "marked": MARKED}
+
+
+def children_sql(source: str = "steps") -> str:
+    """Per (workflow, run_id, parent_id) with at least one child with usage: the sums of
+    its direct children's tokens (`children_input`, `children_output`)."""
+    return f"""
+SELECT workflow, run_id, parent_id,
+       sum(coalesce(input_tokens, 0)) AS children_input,
+       sum(coalesce(output_tokens, 0)) AS children_output
+FROM {source}
+WHERE parent_id IS NOT NULL
+GROUP BY workflow, run_id, parent_id
+HAVING sum(CASE WHEN coalesce(input_tokens, 0) > 0 OR coalesce(output_tokens, 0) > 0
+                THEN 1 ELSE 0 END) > 0"""
+
+
+# A row `p` LEFT JOINed to its `children` row `c` (on workflow, run_id and
+# p.step_id = c.parent_id): 'equals', 'contains' or NULL (it made its own call).
+VERDICT = """CASE
+    WHEN c.parent_id IS NULL
+      OR NOT (coalesce(p.input_tokens, 0) > 0 OR coalesce(p.output_tokens, 0) > 0) THEN NULL
+    WHEN coalesce(p.input_tokens, 0) = c.children_input
+     AND coalesce(p.output_tokens, 0) = c.children_output THEN 'equals'
+    WHEN coalesce(p.input_tokens, 0) >= c.children_input
+     AND coalesce(p.output_tokens, 0) >= c.children_output THEN 'contains'
+END"""
+
+CHILDREN_JOIN = "c ON p.workflow = c.workflow AND p.run_id = c.run_id AND p.step_id = c.parent_id"
+
+
+def found_rollups_sql(source: str = "steps") -> str:
+    """`workflow, run_id, step_id, why` of every row whose usage equals (`why =
+    'equals'`) or contains (`'contains'`) the sum of its direct children's: the rows
+    of the same workflow and run whose parent_id is its step_id, when one has usage."""
+    return f"""
+WITH children AS ({children_sql(source)}
+)
+SELECT workflow, run_id, step_id, why
+FROM (
+    SELECT p.workflow, p.run_id, p.step_id, {VERDICT} AS why
+    FROM {source} AS p
+    JOIN children AS {CHILDREN_JOIN}
+) AS verdicts
+WHERE why IS NOT NULL"""
+
+
+def has_family_sql(source: str = "steps") -> str:
+    """Whether any row names a step_id and any a parent_id: else nothing can be a
+    roll-up by usage and the join is skipped."""
+    return f"SELECT count(step_id) > 0 AND count(parent_id) > 0 AS family FROM {source}"
+
+
+# Per (workflow, step) and reason: the roll-ups (found, or marked in column `rollup`),
+# and where the first of them lies (`rowid`: the order rows were added).
+NOTES = """
+WITH children AS ({children}
+),
+marked AS (
+    SELECT p.workflow, p.step, p.rowid AS rid, coalesce({verdict}, 'marked') AS why
+    FROM {source} AS p
+    LEFT JOIN children AS {join}
+    WHERE coalesce(p.rollup, false) OR ({verdict}) IS NOT NULL
+)
+SELECT workflow, step, why, count(*) AS n, min(rid) AS first_row
+FROM marked
+GROUP BY workflow, step, why
+"""
+
+
+def notes_sql(source: str = "steps") -> str:
+    return NOTES.format(children=children_sql(source), verdict=VERDICT, source=source,
+                        join=CHILDREN_JOIN)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -69,21 +152,31 @@ def mark_rollups(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def step_notes(table: pd.DataFrame) -> dict[tuple[str, str], RollupNote]:
-    """Per (workflow, step) that has roll-ups: how many, and the reason in words."""
+def step_notes(engine: Engine, source: str = "steps") -> dict[tuple[str, str], RollupNote]:
+    """Per (workflow, step) that has roll-ups (found by the rule, or marked by the reader
+    or the log): how many, and the most common reason in words (the first met among
+    equally common ones)."""
+    counts: dict[tuple[str, str], int] = {}
+    best: dict[tuple[str, str], tuple[int, int, str]] = {}
+    for row in engine.query(notes_sql(source)).to_pylist():
+        key = (row["workflow"], row["step"])
+        counts[key] = counts.get(key, 0) + int(row["n"])
+        rank = (-int(row["n"]), int(row["first_row"]), row["why"])
+        best[key] = min(best.get(key, rank), rank)
+    return {key: _note(counts[key], WHY[best[key][2]]) for key in counts}
+
+
+def _note(executions: int, reason: str) -> RollupNote:
+    return RollupNote(executions, f"roll-up: {reason}; its cost is counted on those calls")
+
+
+def frame_notes(table: pd.DataFrame) -> dict[tuple[str, str], RollupNote]:
+    """`step_notes` of a pandas step table whose `rollup` column `mark_rollups` set."""
     marked = table["rollup"].astype(bool)
     if not marked.any():
         return {}
     equals, contains = _verdicts(table)
-    why = np.where(
-        equals,
-        "its tokens equal the sum of the calls under it",
-        np.where(
-            contains,
-            "its tokens contain those of the calls under it",
-            "the trace marks it as a span that reports the usage of the calls under it",
-        ),
-    )
+    why = np.where(equals, EQUALS, np.where(contains, CONTAINS, MARKED))
     rows = pd.DataFrame({
         "workflow": table["workflow"].astype(str), "step": table["step"].astype(str),
         "why": why, "marked": marked.to_numpy(),
@@ -91,14 +184,13 @@ def step_notes(table: pd.DataFrame) -> dict[tuple[str, str], RollupNote]:
     notes: dict[tuple[str, str], RollupNote] = {}
     for (workflow, step), group in rows.groupby(["workflow", "step"], sort=False):
         reason = group["why"].value_counts().index[0]
-        text = f"roll-up: {reason}; its cost is counted on those calls"
-        notes[(str(workflow), str(step))] = RollupNote(len(group), text)
+        notes[(str(workflow), str(step))] = _note(len(group), str(reason))
     return notes
 
 
-def annotate(steps: Iterable[object], table: pd.DataFrame) -> None:
-    """Set `rollup` and `rollup_reason` on step assessments that have roll-ups."""
-    notes = step_notes(table)
+def annotate(steps: Iterable[object], notes: dict[tuple[str, str], RollupNote]) -> None:
+    """Set `rollup` and `rollup_reason` on step assessments that have roll-ups (`notes`:
+    from `step_notes`)."""
     for step in steps:
         note = notes.get((step.workflow, step.step))  # type: ignore[attr-defined]
         if note is not None:

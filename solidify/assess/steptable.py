@@ -83,7 +83,10 @@ class StepTable:
         out = cls(**options)
         try:
             out.con.execute(f"DROP TABLE {TABLE}").fetchall()
-            out.con.register(TABLE, _as_read(table.select(STEP_TABLE_SCHEMA.names)))
+            rows = _as_read(table.select(STEP_TABLE_SCHEMA.names))
+            # A view has no `rowid`: the order rows were given in, as the queries expect.
+            rows = rows.append_column("rowid", pa.array(range(rows.num_rows), pa.int64()))
+            out.con.register(TABLE, rows)
         except BaseException:
             out.close()
             raise
@@ -108,7 +111,8 @@ class StepTable:
 
     def arrow(self, where: str = "true") -> pa.Table:
         """Rows as Arrow, in the order they were added (for small logs and migrate)."""
-        return self.query(f"SELECT * FROM {TABLE} WHERE {where}").cast(STEP_TABLE_SCHEMA)
+        columns = ", ".join(f'"{name}"' for name in STEP_TABLE_SCHEMA.names)
+        return self.query(f"SELECT {columns} FROM {TABLE} WHERE {where}").cast(STEP_TABLE_SCHEMA)
 
     def close(self) -> None:
         try:
