@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from solidify.assess.config import Thresholds
 from solidify.assess.metrics import fold_calls
 from solidify.assess.model import Maturity, NextStep, StepAssessment
 from solidify.assess.recommend import program_problems
+from solidify.assess.steptable import Engine
 from solidify.assess.words import how_sure, what_code_does
 
 AI_KINDS = ("llm", "agent")
@@ -159,6 +161,204 @@ def _run_shape_stability(runs: np.ndarray, steps: np.ndarray, distinct: int) -> 
     signature = pd.Series(salt[pairs["step"].to_numpy()], index=pairs["run"].to_numpy())
     per_run = signature.groupby(level=0).sum()
     return float(per_run.value_counts(normalize=True).iloc[0])
+
+
+@dataclass(frozen=True)
+class WindowCounts:
+    """What a stretch of one workflow's logs says about how it runs, before knowing which
+    steps code can reproduce (`facts_of` adds that)."""
+
+    executions: int
+    ai_executions: int
+    code_executions: int
+    tool_executions: int
+    ai_calls_first_failed: int
+    ai_calls_retried_after_failure: int
+    runs: int
+    runs_failed: int
+    run_shape_stability: float
+    validation_steps: tuple[str, ...]
+    start: str | None
+    end: str | None
+    ai_executions_by_step: dict[str, int]
+
+
+def facts_of(counts: WindowCounts, replace_steps: set[str], *, declared: bool) -> WindowFacts:
+    """The window's facts once the steps code can reproduce are known."""
+    return WindowFacts(
+        executions=counts.executions,
+        ai_executions=counts.ai_executions,
+        code_executions=counts.code_executions,
+        tool_executions=counts.tool_executions,
+        mechanical_ai_executions=sum(
+            n for step, n in counts.ai_executions_by_step.items() if step in replace_steps
+        ),
+        ai_calls_first_failed=counts.ai_calls_first_failed,
+        ai_calls_retried_after_failure=counts.ai_calls_retried_after_failure,
+        runs=counts.runs,
+        runs_failed=counts.runs_failed,
+        run_shape_stability=counts.run_shape_stability,
+        validation_steps=counts.validation_steps,
+        declared=declared,
+        start=counts.start,
+        end=counts.end,
+    )
+
+
+# The window's rows: per workflow, those of its latest days (and those without a
+# timestamp). Every counting query below reads `rows`, keyed by (workflow, grp): grp
+# is one constant here, the period in trends.
+WINDOW_ROWS = """
+rows AS (
+    SELECT s.workflow, 0 AS grp, s.run_id, s.step, s.kind, s.status, s.attempt,
+           s.started_at, s.source, s.line, s.rowid AS pos, s.step_id, s.parent_id
+    FROM {source} AS s
+    JOIN (SELECT workflow, max(started_at) AS last_started FROM {source} GROUP BY workflow)
+         AS b ON s.workflow = b.workflow
+    WHERE {keep}
+)"""
+
+# Per (workflow, grp, step): executions by kind. Code that holds other spans (a
+# trace's root, a framework's wrapper: its step_id is some row's parent_id in the
+# same stretch) is not code doing work of its own: only leaf code counts as code.
+STEP_COUNTS = """
+WITH {rows},
+parents AS (
+    SELECT DISTINCT workflow, grp, parent_id FROM rows WHERE parent_id IS NOT NULL
+),
+marked AS (
+    SELECT r.workflow, r.grp, r.step, r.kind, p.parent_id IS NOT NULL AS wrapper
+    FROM rows AS r
+    LEFT JOIN parents AS p
+      ON r.workflow = p.workflow AND r.grp = p.grp AND r.step_id = p.parent_id
+)
+SELECT workflow, grp, step,
+       count(*) AS executions,
+       sum(CASE WHEN kind IN ('llm', 'agent') THEN 1 ELSE 0 END) AS ai_executions,
+       sum(CASE WHEN kind = 'tool' THEN 1 ELSE 0 END) AS tool_executions,
+       sum(CASE WHEN kind = 'code' AND NOT wrapper THEN 1 ELSE 0 END) AS code_executions
+FROM marked
+GROUP BY workflow, grp, step
+ORDER BY workflow, grp, step
+"""
+
+# Per (workflow, grp): its period, calls (retries folded as measures.CALLS does: a call
+# starts at attempt 1, or where the attempt does not increase, in a step of a run, in
+# chronological order) and run shapes (the sorted set of a run's steps).
+GROUP_COUNTS = """
+WITH {rows},
+attempts AS (
+    SELECT workflow, grp, run_id, step,
+           coalesce(status = 'ok', false) AS ok,
+           coalesce(kind IN ('llm', 'agent'), false) AS ai,
+           coalesce(attempt, 1) AS attempt,
+           lag(coalesce(attempt, 1)) OVER w AS previous,
+           row_number() OVER w AS n
+    FROM rows
+    WINDOW w AS (PARTITION BY workflow, grp, run_id, step
+                 ORDER BY started_at NULLS FIRST, source NULLS FIRST, line NULLS FIRST, pos)
+),
+numbered AS (
+    SELECT workflow, grp, run_id, step, ok, ai, n,
+           sum(CASE WHEN attempt = 1 OR previous IS NULL OR attempt <= previous
+                    THEN 1 ELSE 0 END)
+               OVER (PARTITION BY workflow, grp, run_id, step ORDER BY n
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS call
+    FROM attempts
+),
+calls AS (
+    SELECT workflow, grp, run_id, count(*) AS attempts,
+           arg_min(ok, n) AS first_ok, arg_max(ok, n) AS last_ok, arg_min(ai, n) AS ai
+    FROM numbered
+    GROUP BY workflow, grp, run_id, step, call
+),
+call_counts AS (
+    SELECT workflow, grp,
+           sum(CASE WHEN ai AND NOT first_ok THEN 1 ELSE 0 END) AS ai_calls_first_failed,
+           sum(CASE WHEN ai AND NOT first_ok AND attempts > 1 THEN 1 ELSE 0 END)
+               AS ai_calls_retried_after_failure,
+           count(DISTINCT CASE WHEN last_ok THEN NULL ELSE run_id END) AS runs_failed
+    FROM calls
+    GROUP BY workflow, grp
+),
+shapes AS (
+    SELECT workflow, grp, list_sort(list(DISTINCT step)) AS shape
+    FROM rows
+    GROUP BY workflow, grp, run_id
+),
+shape_counts AS (
+    SELECT workflow, grp, count(*) AS n FROM shapes GROUP BY workflow, grp, shape
+),
+shape_runs AS (
+    SELECT workflow, grp, sum(n) AS runs, max(n) AS usual_runs
+    FROM shape_counts
+    GROUP BY workflow, grp
+),
+times AS (
+    SELECT workflow, grp, min(started_at) AS first_started, max(started_at) AS last_started
+    FROM rows
+    GROUP BY workflow, grp
+)
+SELECT t.workflow, t.grp, t.first_started, t.last_started, s.runs, s.usual_runs,
+       c.ai_calls_first_failed, c.ai_calls_retried_after_failure, c.runs_failed
+FROM times AS t
+JOIN shape_runs AS s ON t.workflow = s.workflow AND t.grp = s.grp
+JOIN call_counts AS c ON t.workflow = c.workflow AND t.grp = c.grp
+"""
+
+
+def window_rows(source: str, days: int) -> str:
+    """The `rows` of each workflow's latest `days` days (all of them for days <= 0)."""
+    keep = (
+        "b.last_started IS NULL OR s.started_at IS NULL OR s.started_at >= "
+        f"b.last_started - INTERVAL '{int(days) * 24}' HOUR"
+        if days > 0
+        else "true"
+    )
+    return WINDOW_ROWS.format(source=source, keep=keep)
+
+
+def window_counts(engine: Engine, days: int, source: str = "steps") -> dict[str, WindowCounts]:
+    """Per workflow of `source`: the counts of its latest `days` days of logs (all of
+    them when it has no timestamps), as `window` and `window_facts` take them."""
+    counts = group_counts(engine, window_rows(source, days))
+    return {workflow: found for (workflow, _), found in counts.items()}
+
+
+def group_counts(engine: Engine, rows: str) -> dict[tuple[str, Any], WindowCounts]:
+    """Per (workflow, grp) of the `rows` CTE given: the counts a stage is measured on."""
+    by_step: dict[tuple[str, Any], list[dict[str, Any]]] = {}
+    for row in engine.query(STEP_COUNTS.format(rows=rows)).to_pylist():
+        by_step.setdefault((row["workflow"], row["grp"]), []).append(row)
+    out: dict[tuple[str, Any], WindowCounts] = {}
+    for row in engine.query(GROUP_COUNTS.format(rows=rows)).to_pylist():
+        key = (row["workflow"], row["grp"])
+        steps = by_step[key]
+        first, last = row["first_started"], row["last_started"]
+        out[key] = WindowCounts(
+            executions=sum(int(s["executions"]) for s in steps),
+            ai_executions=sum(int(s["ai_executions"]) for s in steps),
+            code_executions=sum(int(s["code_executions"]) for s in steps),
+            tool_executions=sum(int(s["tool_executions"]) for s in steps),
+            ai_calls_first_failed=int(row["ai_calls_first_failed"]),
+            ai_calls_retried_after_failure=int(row["ai_calls_retried_after_failure"]),
+            runs=int(row["runs"]),
+            runs_failed=int(row["runs_failed"]),
+            run_shape_stability=int(row["usual_runs"]) / int(row["runs"]),
+            validation_steps=_validation(steps),
+            start=None if first is None else first.isoformat(),
+            end=None if last is None else last.isoformat(),
+            ai_executions_by_step={
+                s["step"]: int(s["ai_executions"]) for s in steps if s["ai_executions"]
+            },
+        )
+    return dict(sorted(out.items(), key=lambda item: (item[0][0], str(item[0][1]))))
+
+
+def _validation(steps: list[dict[str, Any]]) -> tuple[str, ...]:
+    """Leaf code steps whose name says they validate."""
+    names = (s["step"] for s in steps if s["code_executions"])
+    return tuple(sorted(name for name in names if VALIDATION_NAME.search(name)))
 
 
 def stage(facts: WindowFacts, steps: list[StepAssessment], th: Thresholds) -> Maturity:

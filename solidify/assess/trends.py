@@ -13,10 +13,18 @@ import pandas as pd
 
 from solidify.assess.assessment import orchestrated
 from solidify.assess.config import Config
-from solidify.assess.maturity import reproducible_steps, stage, window_facts
+from solidify.assess.maturity import (
+    facts_of,
+    group_counts,
+    reproducible_steps,
+    stage,
+    window_facts,
+)
 from solidify.assess.model import Assessment
-from solidify.assess.pricing import Pricer
+from solidify.assess.pricing import PRICED, Pricer, register_rates
 from solidify.assess.schema import AI_KINDS, as_strings
+from solidify.assess.steptable import Engine
+from solidify.assess.workflow_facts import orchestrated as orchestrated_workflows
 
 PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}  # weeks start on Monday
 
@@ -49,9 +57,22 @@ class Period:
 
 
 def trends(
+    table: Engine | pd.DataFrame,
+    assessment: Assessment,
+    config: Config | None = None,
+    by: str = "month",
+    source: str = "steps",
+) -> list[Period]:
+    """One Period per workflow and period that has timestamped executions, oldest first,
+    asked of the engine (`source`: the relation read), or of a pandas step table."""
+    if isinstance(table, pd.DataFrame):
+        return _frame_trends(table, assessment, config, by)
+    return engine_trends(table, assessment, config, by, source)
+
+
+def _frame_trends(
     table: pd.DataFrame, assessment: Assessment, config: Config | None = None, by: str = "month"
 ) -> list[Period]:
-    """One Period per workflow and period that has timestamped executions, oldest first."""
     config = config or Config()
     if by not in PERIODS:
         raise ValueError(f"by must be one of {', '.join(PERIODS)}")
@@ -89,3 +110,101 @@ def trends(
         )
     out.sort(key=lambda p: (p.workflow, p.start))
     return out
+
+
+# The engine's version of `trends` (the pandas one above goes once the assessment
+# reads the engine). A period is DuckDB's and Spark's date_trunc: weeks start on Monday.
+PERIOD_ROWS = """
+rows AS (
+    SELECT workflow, date_trunc('{unit}', started_at) AS grp, run_id, step, kind, status,
+           attempt, started_at, source, line, rowid AS pos, step_id, parent_id
+    FROM {source}
+    WHERE started_at IS NOT NULL
+)"""
+
+PERIOD_TOTALS = """
+WITH {priced}
+SELECT workflow, date_trunc('{unit}', started_at) AS grp,
+       count(DISTINCT run_id) AS runs,
+       count(*) AS executions,
+       CAST(sum(CASE WHEN coalesce(rollup, false) OR cost IS NULL THEN 0 ELSE cost END)
+            AS DOUBLE) AS cost_usd,
+       sum(CASE WHEN status = 'ok' THEN 0 ELSE 1 END) AS failed,
+       sum(CASE WHEN kind IN ('llm', 'agent') THEN 1 ELSE 0 END) AS ai_executions
+FROM priced
+WHERE started_at IS NOT NULL
+GROUP BY workflow, date_trunc('{unit}', started_at)
+"""
+
+TIME_SPAN = """
+SELECT min(started_at) AS first_started, max(started_at) AS last_started FROM {source}
+"""
+
+
+def period_rows(source: str, by: str) -> str:
+    """The timestamped `rows` of `source`, grouped by the period they fall in."""
+    return PERIOD_ROWS.format(source=source, unit=by)
+
+
+def period_totals_sql(source: str, by: str) -> str:
+    return PERIOD_TOTALS.format(priced=_priced(source), unit=by)
+
+
+def _priced(source: str) -> str:
+    # pricing.PRICED reads `steps`; pointed at `source` until it takes one itself.
+    return PRICED.replace("FROM steps AS s", f"FROM {source} AS s")
+
+
+def engine_trends(
+    engine: Engine,
+    assessment: Assessment,
+    config: Config | None = None,
+    by: str = "month",
+    source: str = "steps",
+) -> list[Period]:
+    """One Period per workflow and period that has timestamped executions, oldest first
+    (what `trends` gives, asked of the engine)."""
+    config = config or Config()
+    if by not in PERIODS:
+        raise ValueError(f"by must be one of {', '.join(PERIODS)}")
+    register_rates(engine, Pricer(overrides=config.prices))
+    totals = engine.query(period_totals_sql(source, by)).to_pylist()
+    if not totals:
+        return []
+    counts = group_counts(engine, period_rows(source, by))
+    by_name = {w.workflow: w for w in assessment.workflows}
+    declared = set(config.declared) | orchestrated_workflows(engine, source)
+    th = config.thresholds
+    out: list[Period] = []
+    for row in totals:
+        workflow = row["workflow"]
+        w = by_name.get(workflow)
+        if w is None:
+            continue
+        facts = facts_of(counts[(workflow, row["grp"])], reproducible_steps(w.steps, th),
+                         declared=workflow in declared)  # fmt: skip
+        runs, executions, spent = int(row["runs"]), int(row["executions"]), row["cost_usd"]
+        out.append(
+            Period(
+                workflow=workflow,
+                start=row["grp"].date().isoformat(),
+                runs=runs,
+                executions=executions,
+                cost_usd=spent,
+                cost_per_run_usd=spent / runs if runs else None,
+                failure_rate=int(row["failed"]) / executions,
+                ai_execution_share=int(row["ai_executions"]) / executions,
+                stage=stage(facts, w.steps, th).level,
+            )
+        )
+    out.sort(key=lambda p: (p.workflow, p.start))
+    return out
+
+
+def auto_period(engine: Engine, source: str = "steps") -> str:
+    """Months over two months or more, weeks over two weeks, else days."""
+    (span,) = engine.query(TIME_SPAN.format(source=source)).to_pylist()
+    if span["first_started"] is None:
+        return "month"
+    days = (span["last_started"] - span["first_started"]).days
+    return "month" if days >= 60 else "week" if days >= 14 else "day"
