@@ -24,9 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from fnmatch import fnmatchcase
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -167,14 +165,7 @@ def _workflow(
 ) -> WorkflowAssessment:
     th = config.thresholds
     name, runs = facts.workflow, facts.runs
-    period: dict[str, Any] = {"start": None, "end": None, "days": None}
-    days = None
-    if facts.start is not None and facts.end is not None:
-        span = (datetime.fromisoformat(facts.end) - datetime.fromisoformat(facts.start))
-        span_days = span.total_seconds() / 86400
-        days = max(span_days, 1.0)
-        period = {"start": facts.start, "end": facts.end, "days": round(span_days, 2)}
-    scale = Scale(runs=runs, days=days)
+    scale = Scale(runs=runs, days=facts.scale_days)
     workflow_cost = float(np.nansum(measures["cost_usd"].to_numpy(dtype=float)))
     failed_cost = measures["failed_cost_usd"]
     steps: list[StepAssessment] = []
@@ -204,9 +195,9 @@ def _workflow(
         executions=executions,
         cost_usd=workflow_cost,
         cost_unknown_executions=int(measures["cost_unknown_executions"].sum()),
-        period=period,
-        runs_per_month=runs / days * 30 if days else None,
-        ai_execution_share=facts.ai_executions / executions if executions else 0.0,
+        period=facts.period,
+        runs_per_month=facts.runs_per_month,
+        ai_execution_share=facts.ai_execution_share,
         replaceable_cost_share=replace_cost / workflow_cost if workflow_cost else 0.0,
         maturity=maturity,
         steps=steps,
@@ -214,3 +205,9 @@ def _workflow(
 
 
 __all__ = ["AI_KINDS", "assess"]
+
+
+def orchestrated(table: pd.DataFrame) -> set[str]:
+    """Workflows whose logs come from an orchestrator running a declared definition."""
+    marked = table["extra"].fillna("").str.contains('"orchestrator":', regex=False)
+    return set(table.loc[marked, "workflow"].astype(str)) if marked.any() else set()
