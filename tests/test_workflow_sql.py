@@ -18,6 +18,7 @@ from solidify.assess import maturity, trends
 from solidify.assess.assessment import orchestrated
 from solidify.assess.config import Config
 from solidify.assess.model import Assessment
+from solidify.assess.pricing import Pricer, register_rates
 from solidify.assess.schema import AI_KINDS, STEP_TABLE_SCHEMA, as_strings
 from solidify.assess.steptable import StepTable
 from solidify.assess.workflow_facts import WorkflowFacts, workflow_facts, workflow_facts_sql
@@ -205,7 +206,7 @@ def test_window_counts_fold_retries_and_skip_wrappers() -> None:
 def _spark(sql: str) -> str:
     (spark,) = sqlglot.transpile(sql, read="duckdb", write="spark")
     sqlglot.parse_one(spark, read="spark")  # Spark's parser takes it back
-    for construct in ("QUALIFY", "USING SAMPLE", "LIST_SORT", "STRUCT_PACK", "EPOCH"):
+    for construct in ("QUALIFY", "USING SAMPLE", "LIST(", "STRUCT_PACK", "EPOCH"):
         assert construct not in spark.upper()
     return spark
 
@@ -215,7 +216,11 @@ def test_the_queries_transpile_to_spark(days: int) -> None:
     assert "GROUP BY" in _spark(workflow_facts_sql("filtered"))
     rows = maturity.window_rows("filtered", days)
     assert "filtered" in _spark(maturity.STEP_COUNTS.format(rows=rows))
-    assert "ARRAY_SORT(COLLECT_LIST(DISTINCT" in _spark(maturity.GROUP_COUNTS.format(rows=rows))
+    _spark(maturity.UNPARENTED_STEP_COUNTS.format(rows=rows))
+    _spark(maturity.UNFOLDED_GROUP_COUNTS.format(rows=rows))
+    _spark(maturity.UNFOLDED_GROUP_COUNTS.format(rows=maturity.WHOLE_ROWS.format(source="f")))
+    _spark(maturity.PROBE.format(source="filtered", mark="%x%"))
+    assert "SUM(DISTINCT HASH(step))" in _spark(maturity.GROUP_COUNTS.format(rows=rows))
 
 
 def _same_periods(old: list[trends.Period], new: list[trends.Period]) -> None:
@@ -289,7 +294,41 @@ def test_the_stages_read_the_source_given(samples_assessed) -> None:
 
 def test_trends_queries_transpile_to_spark() -> None:
     for by in trends.PERIODS:
-        spark = _spark(trends.period_totals_sql("filtered", by))
-        assert "FROM filtered AS s" in spark and f"DATE_TRUNC('{by.upper()}'" in spark.upper()
-        _spark(maturity.GROUP_COUNTS.format(rows=trends.period_rows("filtered", by)))
-    _spark(trends.TIME_SPAN.format(source="filtered"))
+        for per_row in (True, False):
+            spark = _spark(trends.period_costs_sql("f", by, per_row=per_row))
+            assert " f AS s" in spark or "FROM f" in spark
+            assert f"DATE_TRUNC('{by.upper()}'" in spark.upper()
+        for query in (maturity.GROUP_COUNTS, maturity.UNFOLDED_GROUP_COUNTS):
+            _spark(query.format(rows=trends.period_rows("f", by)))
+    _spark(trends.TIME_SPAN.format(source="f"))
+    _spark(trends.TIERED)
+
+
+@FEW
+@given(step_tables(), st.sampled_from(["day", "month"]))
+def test_period_costs_by_group_equal_costs_by_row(frame: pd.DataFrame, by: str) -> None:
+    with _engine(frame) as engine:
+        register_rates(engine, Pricer())
+        by_row = trends.period_costs(engine, "steps", by, per_row=True)
+        by_group = trends.period_costs(engine, "steps", by, per_row=False)
+    assert by_group.keys() <= by_row.keys()
+    for key, cost in by_row.items():
+        assert by_group.get(key, 0.0) == pytest.approx(cost, rel=1e-9, abs=1e-12)
+
+
+@FEW
+@given(step_tables(), st.sampled_from([0, 3]))
+def test_the_simpler_queries_equal_the_general_ones(frame: pd.DataFrame, days: int) -> None:
+    # Without retries and parents, the queries the probe chooses are the simpler ones.
+    frame = frame.assign(attempt=None, parent_id=None)
+    with _engine(frame) as engine:
+        found = maturity.probe(engine)
+        assert not found.retries and not found.parents
+        assert maturity.counting_queries(found) == (
+            maturity.UNPARENTED_STEP_COUNTS,
+            maturity.UNFOLDED_GROUP_COUNTS,
+        )
+        rows = maturity.window_rows("steps", days)
+        assert maturity.group_counts(engine, rows, maturity.counting_queries(found)) == (
+            maturity.group_counts(engine, rows)
+        )
