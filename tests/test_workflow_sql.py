@@ -85,6 +85,9 @@ def _engine_window_facts(engine: StepTable, days: int, replace: set[str]) -> dic
     return {name: maturity.facts_of(c, replace, declared=False) for name, c in counts.items()}
 
 
+EXTRAS = [None, None, '{"orchestrator":"kestra"}', '{"x":1}', '{"processing":"batch"}']
+
+
 # Generated step tables: several workflows, runs with retries (attempts out of order
 # too), failures, code wrappers (step_id/parent_id), missing timestamps and kinds,
 # rows out of time order, orchestrator marks, over a few months.
@@ -111,7 +114,7 @@ def step_tables(draw) -> pd.DataFrame:
             "parent_id": draw(st.sampled_from([None, None, "s1", "s2"])),
             "cost_usd": draw(st.one_of(st.none(), st.floats(0, 1, allow_nan=False))),
             "rollup": draw(st.booleans()) and draw(st.booleans()),
-            "extra": draw(st.sampled_from([None, None, '{"orchestrator":"kestra"}', '{"x":1}'])),
+            "extra": draw(st.sampled_from(EXTRAS)),
             "source": "log.jsonl",
             "line": line + 1,
         })  # fmt: skip
@@ -123,6 +126,8 @@ def step_tables(draw) -> pd.DataFrame:
     return arrow.cast(STEP_TABLE_SCHEMA).to_pandas()
 
 
+# Each generated table is a DuckDB database and a dozen queries: about a second for
+# a dozen tables, so these run with the slow tests.
 FEW = settings(
     max_examples=12,
     deadline=None,
@@ -145,6 +150,7 @@ def test_workflow_facts_equal_the_assessment_on_the_samples(samples_assessed) ->
     assert {name: _facts_dict(f) for name, f in facts.items()} == expected
 
 
+@pytest.mark.slow
 @FEW
 @given(step_tables())
 def test_workflow_facts_equal_the_pandas_version_on_any_table(frame: pd.DataFrame) -> None:
@@ -163,6 +169,7 @@ def test_window_counts_equal_window_facts_on_the_samples(samples_assessed) -> No
     assert any(f.validation_steps for f in found.values())
 
 
+@pytest.mark.slow
 @FEW
 @given(step_tables(), st.sampled_from([0, 3, 30]))
 def test_window_counts_equal_window_facts_on_any_table(frame: pd.DataFrame, days: int) -> None:
@@ -259,6 +266,7 @@ def _assessed_as(assessment: Assessment, names: tuple[str, ...]) -> Assessment:
     return Assessment([replace(base, workflow=name, steps=steps) for name in names])
 
 
+@pytest.mark.slow
 @FEW
 @given(step_tables(), st.sampled_from(["day", "week", "month"]), st.booleans())
 def test_trends_equal_the_pandas_trends_on_any_table(
@@ -295,15 +303,16 @@ def test_the_stages_read_the_source_given(samples_assessed) -> None:
 def test_trends_queries_transpile_to_spark() -> None:
     for by in trends.PERIODS:
         for per_row in (True, False):
-            spark = _spark(trends.period_costs_sql("f", by, per_row=per_row))
+            spark = _spark(trends.period_costs_sql("f", by, per_row=per_row, batch=per_row))
             assert " f AS s" in spark or "FROM f" in spark
             assert f"DATE_TRUNC('{by.upper()}'" in spark.upper()
         for query in (maturity.GROUP_COUNTS, maturity.UNFOLDED_GROUP_COUNTS):
             _spark(query.format(rows=trends.period_rows("f", by)))
     _spark(trends.TIME_SPAN.format(source="f"))
-    _spark(trends.TIERED)
+    _spark(trends.RATE_KINDS)
 
 
+@pytest.mark.slow
 @FEW
 @given(step_tables(), st.sampled_from(["day", "month"]))
 def test_period_costs_by_group_equal_costs_by_row(frame: pd.DataFrame, by: str) -> None:
@@ -316,6 +325,7 @@ def test_period_costs_by_group_equal_costs_by_row(frame: pd.DataFrame, by: str) 
         assert by_group.get(key, 0.0) == pytest.approx(cost, rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.slow
 @FEW
 @given(step_tables(), st.sampled_from([0, 3]))
 def test_the_simpler_queries_equal_the_general_ones(frame: pd.DataFrame, days: int) -> None:

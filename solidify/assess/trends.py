@@ -64,12 +64,15 @@ def trends(
     config: Config | None = None,
     by: str = "month",
     source: str = "steps",
+    *,
+    priced: bool = False,
 ) -> list[Period]:
     """One Period per workflow and period that has timestamped executions, oldest first,
-    asked of the engine (`source`: the relation read), or of a pandas step table."""
+    asked of the engine (`source`: the relation read; `priced`: it holds the rates of
+    `config`'s prices already), or of a pandas step table."""
     if isinstance(table, pd.DataFrame):
         return _frame_trends(table, assessment, config, by)
-    return engine_trends(table, assessment, config, by, source)
+    return engine_trends(table, assessment, config, by, source, priced=priced)
 
 
 def _frame_trends(
@@ -139,7 +142,7 @@ WITH
 usage AS (
     SELECT workflow, date_trunc('{unit}', started_at) AS grp, model, provider,
            date_trunc('day', started_at) AS day,
-           coalesce(extra LIKE '%"processing":"batch"%', false) AS batch,
+           {batch} AS batch,
            sum(greatest(CAST(coalesce(input_tokens, 0) AS DOUBLE)
                         - coalesce(cache_read_tokens, 0)
                         - coalesce(cache_write_tokens, 0), 0.0)) AS uncached,
@@ -150,8 +153,7 @@ usage AS (
     WHERE started_at IS NOT NULL AND NOT coalesce(rollup, false) AND cost_usd IS NULL
       AND model IS NOT NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)
     GROUP BY workflow, date_trunc('{unit}', started_at), model, provider,
-             date_trunc('day', started_at),
-             coalesce(extra LIKE '%"processing":"batch"%', false)
+             date_trunc('day', started_at), {batch}
 ),
 costs AS (
     SELECT u.workflow, u.grp,
@@ -183,7 +185,14 @@ WHERE started_at IS NOT NULL
 GROUP BY workflow, date_trunc('{unit}', started_at)
 """
 
-TIERED = "SELECT count(*) AS n FROM rates WHERE low IS NOT NULL OR high IS NOT NULL"
+# What the registered rates need: tiers (rows priced one by one), batch prices (the
+# batch mark read from `extra`).
+RATE_KINDS = """
+SELECT sum(CASE WHEN low IS NOT NULL OR high IS NOT NULL THEN 1 ELSE 0 END) AS tiered,
+       sum(CASE WHEN batch THEN 1 ELSE 0 END) AS batch
+FROM rates
+"""
+BATCH_MARK = """coalesce(extra LIKE '%"processing":"batch"%', false)"""
 
 
 def period_rows(source: str, by: str) -> str:
@@ -191,12 +200,12 @@ def period_rows(source: str, by: str) -> str:
     return PERIOD_ROWS.format(unit=by, source=source)
 
 
-def period_costs_sql(source: str, by: str, *, per_row: bool) -> str:
+def period_costs_sql(source: str, by: str, *, per_row: bool, batch: bool = True) -> str:
     if per_row:
         # pricing.PRICED reads `steps`: pointed at `source` until it takes one itself.
         priced = PRICED.replace("FROM steps AS s", f"FROM {source} AS s")
         return ROW_COSTS.format(priced=priced, unit=by)
-    return PERIOD_COSTS.format(source=source, unit=by)
+    return PERIOD_COSTS.format(source=source, unit=by, batch=BATCH_MARK if batch else "false")
 
 
 def period_costs(
@@ -204,10 +213,11 @@ def period_costs(
 ) -> dict[tuple[str, Any], float]:
     """The cost of each (workflow, period) of `source`, by the rates `register_rates`
     registered (`per_row`: price each row, as tiered prices need; default: when some
-    price has tiers)."""
+    price has tiers). Without batch prices no row is read for a batch mark."""
+    (kinds,) = engine.query(RATE_KINDS).to_pylist()
     if per_row is None:
-        per_row = bool(engine.query(TIERED).to_pylist()[0]["n"])
-    sql = period_costs_sql(source, by, per_row=per_row)
+        per_row = bool(kinds["tiered"])
+    sql = period_costs_sql(source, by, per_row=per_row, batch=bool(kinds["batch"]))
     return {(r["workflow"], r["grp"]): r["cost_usd"] for r in engine.query(sql).to_pylist()}
 
 
@@ -217,13 +227,17 @@ def engine_trends(
     config: Config | None = None,
     by: str = "month",
     source: str = "steps",
+    *,
+    priced: bool = False,
 ) -> list[Period]:
     """One Period per workflow and period that has timestamped executions, oldest first
-    (what `trends` gives, asked of the engine)."""
+    (what `trends` gives, asked of the engine). `priced`: the engine already holds the
+    rates of `config`'s prices (`pricing.register_rates`), as after the measures."""
     config = config or Config()
     if by not in PERIODS:
         raise ValueError(f"by must be one of {', '.join(PERIODS)}")
-    register_rates(engine, Pricer(overrides=config.prices))
+    if not priced:
+        register_rates(engine, Pricer(overrides=config.prices))
     found = probe(engine, source)
     counts, totals = group_counts(engine, period_rows(source, by),
                                   queries=counting_queries(found))  # fmt: skip
