@@ -297,6 +297,12 @@ def test_the_stages_read_the_source_given(samples_assessed) -> None:
         assert maturity.window_counts(engine, 30, "later")["w"].executions == 2
         assert workflow_facts(engine, "later")["w"].runs == 2
         periods = trends.trends(engine, assessment, by="day", source="later")
+        # Nothing read: nothing counted, and no error.
+        engine.materialize("none", "SELECT * FROM steps WHERE false")
+        assert maturity.window_counts(engine, 30, "none") == {}
+        assert workflow_facts(engine, "none") == {}
+        assert trends.trends(engine, assessment, source="none") == []
+        assert trends.auto_period(engine, "none") == "month"
     assert [(p.start, p.cost_usd) for p in periods] == [("2026-01-06", 0.5), ("2026-01-07", 0.5)]
 
 

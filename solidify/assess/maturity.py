@@ -21,6 +21,7 @@ from solidify.assess.model import Maturity, NextStep, StepAssessment
 from solidify.assess.recommend import program_problems
 from solidify.assess.steptable import Engine
 from solidify.assess.words import how_sure, what_code_does
+from solidify.assess.workflow_facts import ORCHESTRATOR_MARK
 
 AI_KINDS = ("llm", "agent")
 VALIDATION_NAME = re.compile(r"valid|verif|check|guard|schema|assert", re.IGNORECASE)
@@ -398,8 +399,7 @@ class Probe:
 
 
 def probe(engine: Engine, source: str = "steps") -> Probe:
-    from solidify.assess.workflow_facts import ORCHESTRATOR_MARK
-
+    """What `source` holds that decides the queries it needs, in one grouped scan."""
     rows = engine.query(PROBE.format(source=source, mark=ORCHESTRATOR_MARK)).to_pylist()
     return Probe(
         retries=any(r["retries"] for r in rows),

@@ -140,8 +140,7 @@ SELECT min(started_at) AS first_started, max(started_at) AS last_started FROM {s
 PERIOD_COSTS = """
 WITH
 usage AS (
-    SELECT workflow, date_trunc('{unit}', started_at) AS grp, model, provider,
-           date_trunc('day', started_at) AS day,
+    SELECT workflow, model, provider, date_trunc('day', started_at) AS day,
            {batch} AS batch,
            sum(greatest(CAST(coalesce(input_tokens, 0) AS DOUBLE)
                         - coalesce(cache_read_tokens, 0)
@@ -152,11 +151,11 @@ usage AS (
     FROM {source}
     WHERE started_at IS NOT NULL AND NOT coalesce(rollup, false) AND cost_usd IS NULL
       AND model IS NOT NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)
-    GROUP BY workflow, date_trunc('{unit}', started_at), model, provider,
-             date_trunc('day', started_at), {batch}
+    GROUP BY workflow, model, provider, date_trunc('day', started_at), {batch}
 ),
 costs AS (
-    SELECT u.workflow, u.grp,
+    -- A day lies in one period: the period of a day's group is the rows' period.
+    SELECT u.workflow, date_trunc('{unit}', u.day) AS grp,
            u.uncached * r.input + u.cache_read * r.cache_read
            + u.cache_write * r.cache_write + u.output * r.output AS cost
     FROM usage AS u
