@@ -18,6 +18,7 @@ from solidify.assess import maturity, trends
 from solidify.assess.assessment import orchestrated
 from solidify.assess.config import Config
 from solidify.assess.model import Assessment
+from solidify.assess.pricing import Pricer, register_rates
 from solidify.assess.schema import AI_KINDS, STEP_TABLE_SCHEMA, as_strings
 from solidify.assess.steptable import StepTable
 from solidify.assess.workflow_facts import WorkflowFacts, workflow_facts, workflow_facts_sql
@@ -84,6 +85,9 @@ def _engine_window_facts(engine: StepTable, days: int, replace: set[str]) -> dic
     return {name: maturity.facts_of(c, replace, declared=False) for name, c in counts.items()}
 
 
+EXTRAS = [None, None, '{"orchestrator":"kestra"}', '{"x":1}', '{"processing":"batch"}']
+
+
 # Generated step tables: several workflows, runs with retries (attempts out of order
 # too), failures, code wrappers (step_id/parent_id), missing timestamps and kinds,
 # rows out of time order, orchestrator marks, over a few months.
@@ -110,7 +114,7 @@ def step_tables(draw) -> pd.DataFrame:
             "parent_id": draw(st.sampled_from([None, None, "s1", "s2"])),
             "cost_usd": draw(st.one_of(st.none(), st.floats(0, 1, allow_nan=False))),
             "rollup": draw(st.booleans()) and draw(st.booleans()),
-            "extra": draw(st.sampled_from([None, None, '{"orchestrator":"kestra"}', '{"x":1}'])),
+            "extra": draw(st.sampled_from(EXTRAS)),
             "source": "log.jsonl",
             "line": line + 1,
         })  # fmt: skip
@@ -122,6 +126,8 @@ def step_tables(draw) -> pd.DataFrame:
     return arrow.cast(STEP_TABLE_SCHEMA).to_pandas()
 
 
+# Each generated table is a DuckDB database and a dozen queries: about a second for
+# a dozen tables, so these run with the slow tests.
 FEW = settings(
     max_examples=12,
     deadline=None,
@@ -144,6 +150,7 @@ def test_workflow_facts_equal_the_assessment_on_the_samples(samples_assessed) ->
     assert {name: _facts_dict(f) for name, f in facts.items()} == expected
 
 
+@pytest.mark.slow
 @FEW
 @given(step_tables())
 def test_workflow_facts_equal_the_pandas_version_on_any_table(frame: pd.DataFrame) -> None:
@@ -162,6 +169,7 @@ def test_window_counts_equal_window_facts_on_the_samples(samples_assessed) -> No
     assert any(f.validation_steps for f in found.values())
 
 
+@pytest.mark.slow
 @FEW
 @given(step_tables(), st.sampled_from([0, 3, 30]))
 def test_window_counts_equal_window_facts_on_any_table(frame: pd.DataFrame, days: int) -> None:
@@ -205,7 +213,7 @@ def test_window_counts_fold_retries_and_skip_wrappers() -> None:
 def _spark(sql: str) -> str:
     (spark,) = sqlglot.transpile(sql, read="duckdb", write="spark")
     sqlglot.parse_one(spark, read="spark")  # Spark's parser takes it back
-    for construct in ("QUALIFY", "USING SAMPLE", "LIST_SORT", "STRUCT_PACK", "EPOCH"):
+    for construct in ("QUALIFY", "USING SAMPLE", "LIST(", "STRUCT_PACK", "EPOCH"):
         assert construct not in spark.upper()
     return spark
 
@@ -215,7 +223,11 @@ def test_the_queries_transpile_to_spark(days: int) -> None:
     assert "GROUP BY" in _spark(workflow_facts_sql("filtered"))
     rows = maturity.window_rows("filtered", days)
     assert "filtered" in _spark(maturity.STEP_COUNTS.format(rows=rows))
-    assert "ARRAY_SORT(COLLECT_LIST(DISTINCT" in _spark(maturity.GROUP_COUNTS.format(rows=rows))
+    _spark(maturity.UNPARENTED_STEP_COUNTS.format(rows=rows))
+    _spark(maturity.UNFOLDED_GROUP_COUNTS.format(rows=rows))
+    _spark(maturity.UNFOLDED_GROUP_COUNTS.format(rows=maturity.WHOLE_ROWS.format(source="f")))
+    _spark(maturity.PROBE.format(source="filtered", mark="%x%"))
+    assert "SUM(DISTINCT HASH(step))" in _spark(maturity.GROUP_COUNTS.format(rows=rows))
 
 
 def _same_periods(old: list[trends.Period], new: list[trends.Period]) -> None:
@@ -254,6 +266,7 @@ def _assessed_as(assessment: Assessment, names: tuple[str, ...]) -> Assessment:
     return Assessment([replace(base, workflow=name, steps=steps) for name in names])
 
 
+@pytest.mark.slow
 @FEW
 @given(step_tables(), st.sampled_from(["day", "week", "month"]), st.booleans())
 def test_trends_equal_the_pandas_trends_on_any_table(
@@ -284,12 +297,54 @@ def test_the_stages_read_the_source_given(samples_assessed) -> None:
         assert maturity.window_counts(engine, 30, "later")["w"].executions == 2
         assert workflow_facts(engine, "later")["w"].runs == 2
         periods = trends.trends(engine, assessment, by="day", source="later")
+        # Nothing read: nothing counted, and no error.
+        engine.materialize("none", "SELECT * FROM steps WHERE false")
+        assert maturity.window_counts(engine, 30, "none") == {}
+        assert workflow_facts(engine, "none") == {}
+        assert trends.trends(engine, assessment, source="none") == []
+        assert trends.auto_period(engine, "none") == "month"
     assert [(p.start, p.cost_usd) for p in periods] == [("2026-01-06", 0.5), ("2026-01-07", 0.5)]
 
 
 def test_trends_queries_transpile_to_spark() -> None:
     for by in trends.PERIODS:
-        spark = _spark(trends.period_totals_sql("filtered", by))
-        assert "FROM filtered AS s" in spark and f"DATE_TRUNC('{by.upper()}'" in spark.upper()
-        _spark(maturity.GROUP_COUNTS.format(rows=trends.period_rows("filtered", by)))
-    _spark(trends.TIME_SPAN.format(source="filtered"))
+        for per_row in (True, False):
+            spark = _spark(trends.period_costs_sql("f", by, per_row=per_row, batch=per_row))
+            assert " f AS s" in spark or "FROM f" in spark
+            assert f"DATE_TRUNC('{by.upper()}'" in spark.upper()
+        for query in (maturity.GROUP_COUNTS, maturity.UNFOLDED_GROUP_COUNTS):
+            _spark(query.format(rows=trends.period_rows("f", by)))
+    _spark(trends.TIME_SPAN.format(source="f"))
+    _spark(trends.RATE_KINDS)
+
+
+@pytest.mark.slow
+@FEW
+@given(step_tables(), st.sampled_from(["day", "month"]))
+def test_period_costs_by_group_equal_costs_by_row(frame: pd.DataFrame, by: str) -> None:
+    with _engine(frame) as engine:
+        register_rates(engine, Pricer())
+        by_row = trends.period_costs(engine, "steps", by, per_row=True)
+        by_group = trends.period_costs(engine, "steps", by, per_row=False)
+    assert by_group.keys() <= by_row.keys()
+    for key, cost in by_row.items():
+        assert by_group.get(key, 0.0) == pytest.approx(cost, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.slow
+@FEW
+@given(step_tables(), st.sampled_from([0, 3]))
+def test_the_simpler_queries_equal_the_general_ones(frame: pd.DataFrame, days: int) -> None:
+    # Without retries and parents, the queries the probe chooses are the simpler ones.
+    frame = frame.assign(attempt=None, parent_id=None)
+    with _engine(frame) as engine:
+        found = maturity.probe(engine)
+        assert not found.retries and not found.parents
+        assert maturity.counting_queries(found) == (
+            maturity.UNPARENTED_STEP_COUNTS,
+            maturity.UNFOLDED_GROUP_COUNTS,
+        )
+        rows = maturity.window_rows("steps", days)
+        assert maturity.group_counts(engine, rows, maturity.counting_queries(found)) == (
+            maturity.group_counts(engine, rows)
+        )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from solidify.assess.model import Maturity, NextStep, StepAssessment
 from solidify.assess.recommend import program_problems
 from solidify.assess.steptable import Engine
 from solidify.assess.words import how_sure, what_code_does
+from solidify.assess.workflow_facts import ORCHESTRATOR_MARK
 
 AI_KINDS = ("llm", "agent")
 VALIDATION_NAME = re.compile(r"valid|verif|check|guard|schema|assert", re.IGNORECASE)
@@ -218,16 +220,16 @@ rows AS (
     WHERE {keep}
 )"""
 
-# Per (workflow, grp, step): executions by kind. Code that holds other spans (a
-# trace's root, a framework's wrapper: its step_id is some row's parent_id in the
-# same stretch) is not code doing work of its own: only leaf code counts as code.
+# Per (workflow, grp, step): executions by kind and failures. Code that holds other
+# spans (a trace's root, a framework's wrapper: its step_id is some row's parent_id in
+# the same stretch) is not code doing work of its own: only leaf code counts as code.
 STEP_COUNTS = """
 WITH {rows},
 parents AS (
     SELECT DISTINCT workflow, grp, parent_id FROM rows WHERE parent_id IS NOT NULL
 ),
 marked AS (
-    SELECT r.workflow, r.grp, r.step, r.kind, p.parent_id IS NOT NULL AS wrapper
+    SELECT r.workflow, r.grp, r.step, r.kind, r.status, p.parent_id IS NOT NULL AS wrapper
     FROM rows AS r
     LEFT JOIN parents AS p
       ON r.workflow = p.workflow AND r.grp = p.grp AND r.step_id = p.parent_id
@@ -236,25 +238,55 @@ SELECT workflow, grp, step,
        count(*) AS executions,
        sum(CASE WHEN kind IN ('llm', 'agent') THEN 1 ELSE 0 END) AS ai_executions,
        sum(CASE WHEN kind = 'tool' THEN 1 ELSE 0 END) AS tool_executions,
-       sum(CASE WHEN kind = 'code' AND NOT wrapper THEN 1 ELSE 0 END) AS code_executions
+       sum(CASE WHEN kind = 'code' AND NOT wrapper THEN 1 ELSE 0 END) AS code_executions,
+       sum(CASE WHEN status = 'ok' THEN 0 ELSE 1 END) AS failed
 FROM marked
 GROUP BY workflow, grp, step
 ORDER BY workflow, grp, step
 """
 
-# Per (workflow, grp): its period, calls (retries folded as measures.CALLS does: a call
-# starts at attempt 1, or where the attempt does not increase, in a step of a run, in
-# chronological order) and run shapes (the sorted set of a run's steps).
-GROUP_COUNTS = """
+# Per (workflow, grp): its period, runs, calls and run shapes. A run's shape is its set
+# of steps, summarised as the sum of their distinct hashes (as `_run_shape_stability`
+# does; a list of the steps costs twice as much). Retries fold into calls as
+# measures.CALLS folds them: a call starts at attempt 1, or where the attempt does not
+# increase, in a step of a run, in chronological order. Only the (run, step) pairs
+# with a retry need that ordering (a window); elsewhere each execution is a call.
+# Per run shape of each (workflow, grp): Python sums them up (the most common shape's
+# runs over all runs is the run shape stability).
+RUN_SHAPES_TAIL = """
+SELECT workflow, grp,
+       count(*) AS runs,
+       min(first_started) AS first_started,
+       max(last_started) AS last_started,
+       sum(first_failed) AS ai_calls_first_failed,
+       sum(retried_after_failure) AS ai_calls_retried_after_failure,
+       sum(failed) AS runs_failed
+FROM merged
+GROUP BY workflow, grp, shape
+"""
+
+GROUP_COUNTS = (
+    """
 WITH {rows},
+retried AS (
+    SELECT DISTINCT workflow, grp, run_id, step FROM rows WHERE attempt > 1
+),
+flagged AS (
+    SELECT r.workflow, r.grp, r.run_id, r.step, r.started_at, r.source, r.line, r.pos,
+           coalesce(r.status = 'ok', false) AS ok,
+           coalesce(r.kind IN ('llm', 'agent'), false) AS ai,
+           coalesce(r.attempt, 1) AS attempt,
+           k.step IS NOT NULL AS folds
+    FROM rows AS r
+    LEFT JOIN retried AS k
+      ON r.workflow = k.workflow AND r.grp = k.grp AND r.run_id = k.run_id AND r.step = k.step
+),
 attempts AS (
-    SELECT workflow, grp, run_id, step,
-           coalesce(status = 'ok', false) AS ok,
-           coalesce(kind IN ('llm', 'agent'), false) AS ai,
-           coalesce(attempt, 1) AS attempt,
-           lag(coalesce(attempt, 1)) OVER w AS previous,
+    SELECT workflow, grp, run_id, step, ok, ai, attempt,
+           lag(attempt) OVER w AS previous,
            row_number() OVER w AS n
-    FROM rows
+    FROM flagged
+    WHERE folds
     WINDOW w AS (PARTITION BY workflow, grp, run_id, step
                  ORDER BY started_at NULLS FIRST, source NULLS FIRST, line NULLS FIRST, pos)
 ),
@@ -272,39 +304,125 @@ calls AS (
     FROM numbered
     GROUP BY workflow, grp, run_id, step, call
 ),
-call_counts AS (
-    SELECT workflow, grp,
-           sum(CASE WHEN ai AND NOT first_ok THEN 1 ELSE 0 END) AS ai_calls_first_failed,
+folded AS (
+    SELECT workflow, grp, run_id,
+           sum(CASE WHEN ai AND NOT first_ok THEN 1 ELSE 0 END) AS first_failed,
            sum(CASE WHEN ai AND NOT first_ok AND attempts > 1 THEN 1 ELSE 0 END)
-               AS ai_calls_retried_after_failure,
-           count(DISTINCT CASE WHEN last_ok THEN NULL ELSE run_id END) AS runs_failed
+               AS retried_after_failure,
+           max(CASE WHEN last_ok THEN 0 ELSE 1 END) AS failed
     FROM calls
-    GROUP BY workflow, grp
-),
-shapes AS (
-    SELECT workflow, grp, list_sort(list(DISTINCT step)) AS shape
-    FROM rows
     GROUP BY workflow, grp, run_id
 ),
-shape_counts AS (
-    SELECT workflow, grp, count(*) AS n FROM shapes GROUP BY workflow, grp, shape
+runs AS (
+    SELECT workflow, grp, run_id,
+           sum(DISTINCT hash(step)) AS shape,
+           sum(CASE WHEN NOT folds AND ai AND NOT ok THEN 1 ELSE 0 END) AS first_failed,
+           max(CASE WHEN NOT folds AND NOT ok THEN 1 ELSE 0 END) AS failed,
+           min(started_at) AS first_started,
+           max(started_at) AS last_started
+    FROM flagged
+    GROUP BY workflow, grp, run_id
 ),
-shape_runs AS (
-    SELECT workflow, grp, sum(n) AS runs, max(n) AS usual_runs
-    FROM shape_counts
-    GROUP BY workflow, grp
-),
-times AS (
-    SELECT workflow, grp, min(started_at) AS first_started, max(started_at) AS last_started
-    FROM rows
-    GROUP BY workflow, grp
+merged AS (
+    SELECT r.workflow, r.grp, r.shape, r.first_started, r.last_started,
+           r.first_failed + coalesce(f.first_failed, 0) AS first_failed,
+           coalesce(f.retried_after_failure, 0) AS retried_after_failure,
+           greatest(r.failed, coalesce(f.failed, 0)) AS failed
+    FROM runs AS r
+    LEFT JOIN folded AS f
+      ON r.workflow = f.workflow AND r.grp = f.grp AND r.run_id = f.run_id
+)"""
+    + RUN_SHAPES_TAIL
 )
-SELECT t.workflow, t.grp, t.first_started, t.last_started, s.runs, s.usual_runs,
-       c.ai_calls_first_failed, c.ai_calls_retried_after_failure, c.runs_failed
-FROM times AS t
-JOIN shape_runs AS s ON t.workflow = s.workflow AND t.grp = s.grp
-JOIN call_counts AS c ON t.workflow = c.workflow AND t.grp = c.grp
+
+# The same where no execution is a retry (most traces): each execution is a call.
+UNFOLDED_GROUP_COUNTS = (
+    """
+WITH {rows},
+merged AS (
+    SELECT workflow, grp, run_id,
+           sum(DISTINCT hash(step)) AS shape,
+           sum(CASE WHEN kind IN ('llm', 'agent') AND coalesce(status <> 'ok', true)
+                    THEN 1 ELSE 0 END) AS first_failed,
+           0 AS retried_after_failure,
+           max(CASE WHEN status = 'ok' THEN 0 ELSE 1 END) AS failed,
+           min(started_at) AS first_started,
+           max(started_at) AS last_started
+    FROM rows
+    GROUP BY workflow, grp, run_id
+)"""
+    + RUN_SHAPES_TAIL
+)
+
+# Without any parent_id, no code wraps other spans.
+UNPARENTED_STEP_COUNTS = """
+WITH {rows}
+SELECT workflow, grp, step,
+       count(*) AS executions,
+       sum(CASE WHEN kind IN ('llm', 'agent') THEN 1 ELSE 0 END) AS ai_executions,
+       sum(CASE WHEN kind = 'tool' THEN 1 ELSE 0 END) AS tool_executions,
+       sum(CASE WHEN kind = 'code' THEN 1 ELSE 0 END) AS code_executions,
+       sum(CASE WHEN status = 'ok' THEN 0 ELSE 1 END) AS failed
+FROM rows
+GROUP BY workflow, grp, step
+ORDER BY workflow, grp, step
 """
+
+# What decides which of the queries above a source needs, per workflow.
+PROBE = """
+SELECT workflow,
+       min(started_at) AS first_started,
+       max(started_at) AS last_started,
+       sum(CASE WHEN attempt > 1 THEN 1 ELSE 0 END) AS retries,
+       count(parent_id) AS with_parent,
+       max(CASE WHEN extra LIKE '{mark}' THEN 1 ELSE 0 END) AS orchestrated
+FROM {source}
+GROUP BY workflow
+"""
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What a source holds that decides the queries it needs."""
+
+    retries: bool  # some execution has attempt > 1
+    parents: bool  # some execution names its parent span
+    spans: dict[str, tuple[Any, Any]]  # workflow -> (first, last timestamp)
+    orchestrated: frozenset[str]
+
+    def within(self, days: int) -> bool:
+        """Whether every workflow's logs lie within its latest `days` days."""
+        return days <= 0 or all(
+            first is None or last - first <= timedelta(days=days)
+            for first, last in self.spans.values()
+        )
+
+
+def probe(engine: Engine, source: str = "steps") -> Probe:
+    """What `source` holds that decides the queries it needs, in one grouped scan."""
+    rows = engine.query(PROBE.format(source=source, mark=ORCHESTRATOR_MARK)).to_pylist()
+    return Probe(
+        retries=any(r["retries"] for r in rows),
+        parents=any(r["with_parent"] for r in rows),
+        spans={r["workflow"]: (r["first_started"], r["last_started"]) for r in rows},
+        orchestrated=frozenset(r["workflow"] for r in rows if r["orchestrated"]),
+    )
+
+
+def counting_queries(found: Probe) -> tuple[str, str]:
+    """(step counts, group counts) for a source as probed."""
+    return (
+        STEP_COUNTS if found.parents else UNPARENTED_STEP_COUNTS,
+        GROUP_COUNTS if found.retries else UNFOLDED_GROUP_COUNTS,
+    )
+
+
+WHOLE_ROWS = """
+rows AS (
+    SELECT workflow, 0 AS grp, run_id, step, kind, status, attempt, started_at, source,
+           line, rowid AS pos, step_id, parent_id
+    FROM {source}
+)"""
 
 
 def window_rows(source: str, days: int) -> str:
@@ -321,38 +439,60 @@ def window_rows(source: str, days: int) -> str:
 def window_counts(engine: Engine, days: int, source: str = "steps") -> dict[str, WindowCounts]:
     """Per workflow of `source`: the counts of its latest `days` days of logs (all of
     them when it has no timestamps), as `window` and `window_facts` take them."""
-    counts = group_counts(engine, window_rows(source, days))
-    return {workflow: found for (workflow, _), found in counts.items()}
+    found = probe(engine, source)
+    # Where every workflow's logs lie within the window, the window is all of them.
+    rows = WHOLE_ROWS.format(source=source) if found.within(days) else window_rows(source, days)
+    counts, _ = group_counts(engine, rows, queries=counting_queries(found))
+    return {workflow: facts for (workflow, _), facts in counts.items()}
 
 
-def group_counts(engine: Engine, rows: str) -> dict[tuple[str, Any], WindowCounts]:
-    """Per (workflow, grp) of the `rows` CTE given: the counts a stage is measured on."""
-    by_step: dict[tuple[str, Any], list[dict[str, Any]]] = {}
-    for row in engine.query(STEP_COUNTS.format(rows=rows)).to_pylist():
+Key = tuple[str, Any]  # (workflow, grp)
+
+
+def group_counts(
+    engine: Engine, rows: str, queries: tuple[str, str] = (STEP_COUNTS, GROUP_COUNTS)
+) -> tuple[dict[Key, WindowCounts], dict[Key, dict[str, Any]]]:
+    """Per (workflow, grp) of the `rows` CTE given: the counts a stage is measured on,
+    and the group's failed executions. `queries`: (step counts, group counts), the
+    general ones unless a probe of the source allows simpler ones (`counting_queries`)."""
+    step_counts, counts = queries
+    by_step: dict[Key, list[dict[str, Any]]] = {}
+    for row in engine.query(step_counts.format(rows=rows)).to_pylist():
         by_step.setdefault((row["workflow"], row["grp"]), []).append(row)
-    out: dict[tuple[str, Any], WindowCounts] = {}
-    for row in engine.query(GROUP_COUNTS.format(rows=rows)).to_pylist():
-        key = (row["workflow"], row["grp"])
+    out: dict[Key, WindowCounts] = {}
+    totals: dict[Key, dict[str, Any]] = {}
+    shapes: dict[Key, list[dict[str, Any]]] = {}
+    for row in engine.query(counts.format(rows=rows)).to_pylist():
+        shapes.setdefault((row["workflow"], row["grp"]), []).append(row)
+    for key, group in shapes.items():
         steps = by_step[key]
-        first, last = row["first_started"], row["last_started"]
+        starts = [s["first_started"] for s in group if s["first_started"] is not None]
+        ends = [s["last_started"] for s in group if s["last_started"] is not None]
+        runs = sum(int(s["runs"]) for s in group)
         out[key] = WindowCounts(
             executions=sum(int(s["executions"]) for s in steps),
             ai_executions=sum(int(s["ai_executions"]) for s in steps),
             code_executions=sum(int(s["code_executions"]) for s in steps),
             tool_executions=sum(int(s["tool_executions"]) for s in steps),
-            ai_calls_first_failed=int(row["ai_calls_first_failed"]),
-            ai_calls_retried_after_failure=int(row["ai_calls_retried_after_failure"]),
-            runs=int(row["runs"]),
-            runs_failed=int(row["runs_failed"]),
-            run_shape_stability=int(row["usual_runs"]) / int(row["runs"]),
+            ai_calls_first_failed=sum(int(s["ai_calls_first_failed"]) for s in group),
+            ai_calls_retried_after_failure=sum(
+                int(s["ai_calls_retried_after_failure"]) for s in group
+            ),
+            runs=runs,
+            runs_failed=sum(int(s["runs_failed"]) for s in group),
+            run_shape_stability=max(int(s["runs"]) for s in group) / runs,
             validation_steps=_validation(steps),
-            start=None if first is None else first.isoformat(),
-            end=None if last is None else last.isoformat(),
+            start=min(starts).isoformat() if starts else None,
+            end=max(ends).isoformat() if ends else None,
             ai_executions_by_step={
                 s["step"]: int(s["ai_executions"]) for s in steps if s["ai_executions"]
             },
         )
-    return dict(sorted(out.items(), key=lambda item: (item[0][0], str(item[0][1]))))
+        totals[key] = {
+            "failed": sum(int(s["failed"]) for s in steps),
+        }
+    order = sorted(out, key=lambda key: (key[0], str(key[1])))
+    return {key: out[key] for key in order}, totals
 
 
 def _validation(steps: list[dict[str, Any]]) -> tuple[str, ...]:

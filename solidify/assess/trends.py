@@ -8,14 +8,17 @@ says about each step (its recommendation), as `assess` does for the latest windo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from solidify.assess.assessment import orchestrated
 from solidify.assess.config import Config
 from solidify.assess.maturity import (
+    counting_queries,
     facts_of,
     group_counts,
+    probe,
     reproducible_steps,
     stage,
     window_facts,
@@ -24,7 +27,6 @@ from solidify.assess.model import Assessment
 from solidify.assess.pricing import PRICED, Pricer, register_rates
 from solidify.assess.schema import AI_KINDS, as_strings
 from solidify.assess.steptable import Engine
-from solidify.assess.workflow_facts import orchestrated as orchestrated_workflows
 
 PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}  # weeks start on Monday
 
@@ -62,12 +64,15 @@ def trends(
     config: Config | None = None,
     by: str = "month",
     source: str = "steps",
+    *,
+    priced: bool = False,
 ) -> list[Period]:
     """One Period per workflow and period that has timestamped executions, oldest first,
-    asked of the engine (`source`: the relation read), or of a pandas step table."""
+    asked of the engine (`source`: the relation read; `priced`: it holds the rates of
+    `config`'s prices already), or of a pandas step table."""
     if isinstance(table, pd.DataFrame):
         return _frame_trends(table, assessment, config, by)
-    return engine_trends(table, assessment, config, by, source)
+    return engine_trends(table, assessment, config, by, source, priced=priced)
 
 
 def _frame_trends(
@@ -122,37 +127,97 @@ rows AS (
     WHERE started_at IS NOT NULL
 )"""
 
-PERIOD_TOTALS = """
-WITH {priced}
-SELECT workflow, date_trunc('{unit}', started_at) AS grp,
-       count(DISTINCT run_id) AS runs,
-       count(*) AS executions,
-       CAST(sum(CASE WHEN coalesce(rollup, false) OR cost IS NULL THEN 0 ELSE cost END)
-            AS DOUBLE) AS cost_usd,
-       sum(CASE WHEN status = 'ok' THEN 0 ELSE 1 END) AS failed,
-       sum(CASE WHEN kind IN ('llm', 'agent') THEN 1 ELSE 0 END) AS ai_executions
-FROM priced
-WHERE started_at IS NOT NULL
-GROUP BY workflow, date_trunc('{unit}', started_at)
-"""
-
 TIME_SPAN = """
 SELECT min(started_at) AS first_started, max(started_at) AS last_started FROM {source}
 """
 
 
+# The cost of each (workflow, period), as pricing.PRICED prices each row (unknown
+# costs count nothing, roll-ups are counted on their children): the log's own costs,
+# plus the tokens of each (model, provider, day, batch) group priced once. Prices are
+# linear in tokens, so the group's token sums price it exactly; where a price has
+# tiers (a row's band depends on its own input tokens) rows are priced one by one.
+PERIOD_COSTS = """
+WITH
+usage AS (
+    SELECT workflow, model, provider, date_trunc('day', started_at) AS day,
+           {batch} AS batch,
+           sum(greatest(CAST(coalesce(input_tokens, 0) AS DOUBLE)
+                        - coalesce(cache_read_tokens, 0)
+                        - coalesce(cache_write_tokens, 0), 0.0)) AS uncached,
+           sum(coalesce(cache_read_tokens, 0)) AS cache_read,
+           sum(coalesce(cache_write_tokens, 0)) AS cache_write,
+           sum(coalesce(output_tokens, 0)) AS output
+    FROM {source}
+    WHERE started_at IS NOT NULL AND NOT coalesce(rollup, false) AND cost_usd IS NULL
+      AND model IS NOT NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)
+    GROUP BY workflow, model, provider, date_trunc('day', started_at), {batch}
+),
+costs AS (
+    -- A day lies in one period: the period of a day's group is the rows' period.
+    SELECT u.workflow, date_trunc('{unit}', u.day) AS grp,
+           u.uncached * r.input + u.cache_read * r.cache_read
+           + u.cache_write * r.cache_write + u.output * r.output AS cost
+    FROM usage AS u
+    JOIN rates AS r
+      ON u.model = r.model
+     AND u.provider IS NOT DISTINCT FROM r.provider
+     AND u.day IS NOT DISTINCT FROM r.day
+     AND u.batch = r.batch
+    UNION ALL
+    SELECT workflow, date_trunc('{unit}', started_at) AS grp, cost_usd AS cost
+    FROM {source}
+    WHERE started_at IS NOT NULL AND NOT coalesce(rollup, false) AND cost_usd IS NOT NULL
+)
+SELECT workflow, grp, CAST(sum(coalesce(cost, 0.0)) AS DOUBLE) AS cost_usd
+FROM costs
+GROUP BY workflow, grp
+"""
+
+ROW_COSTS = """
+WITH {priced}
+SELECT workflow, date_trunc('{unit}', started_at) AS grp,
+       CAST(sum(CASE WHEN coalesce(rollup, false) OR cost IS NULL THEN 0.0 ELSE cost END)
+            AS DOUBLE) AS cost_usd
+FROM priced
+WHERE started_at IS NOT NULL
+GROUP BY workflow, date_trunc('{unit}', started_at)
+"""
+
+# What the registered rates need: tiers (rows priced one by one), batch prices (the
+# batch mark read from `extra`).
+RATE_KINDS = """
+SELECT sum(CASE WHEN low IS NOT NULL OR high IS NOT NULL THEN 1 ELSE 0 END) AS tiered,
+       sum(CASE WHEN batch THEN 1 ELSE 0 END) AS batch
+FROM rates
+"""
+BATCH_MARK = """coalesce(extra LIKE '%"processing":"batch"%', false)"""
+
+
 def period_rows(source: str, by: str) -> str:
     """The timestamped `rows` of `source`, grouped by the period they fall in."""
-    return PERIOD_ROWS.format(source=source, unit=by)
+    return PERIOD_ROWS.format(unit=by, source=source)
 
 
-def period_totals_sql(source: str, by: str) -> str:
-    return PERIOD_TOTALS.format(priced=_priced(source), unit=by)
+def period_costs_sql(source: str, by: str, *, per_row: bool, batch: bool = True) -> str:
+    if per_row:
+        # pricing.PRICED reads `steps`: pointed at `source` until it takes one itself.
+        priced = PRICED.replace("FROM steps AS s", f"FROM {source} AS s")
+        return ROW_COSTS.format(priced=priced, unit=by)
+    return PERIOD_COSTS.format(source=source, unit=by, batch=BATCH_MARK if batch else "false")
 
 
-def _priced(source: str) -> str:
-    # pricing.PRICED reads `steps`; pointed at `source` until it takes one itself.
-    return PRICED.replace("FROM steps AS s", f"FROM {source} AS s")
+def period_costs(
+    engine: Engine, source: str, by: str, *, per_row: bool | None = None
+) -> dict[tuple[str, Any], float]:
+    """The cost of each (workflow, period) of `source`, by the rates `register_rates`
+    registered (`per_row`: price each row, as tiered prices need; default: when some
+    price has tiers). Without batch prices no row is read for a batch mark."""
+    (kinds,) = engine.query(RATE_KINDS).to_pylist()
+    if per_row is None:
+        per_row = bool(kinds["tiered"])
+    sql = period_costs_sql(source, by, per_row=per_row, batch=bool(kinds["batch"]))
+    return {(r["workflow"], r["grp"]): r["cost_usd"] for r in engine.query(sql).to_pylist()}
 
 
 def engine_trends(
@@ -161,39 +226,42 @@ def engine_trends(
     config: Config | None = None,
     by: str = "month",
     source: str = "steps",
+    *,
+    priced: bool = False,
 ) -> list[Period]:
     """One Period per workflow and period that has timestamped executions, oldest first
-    (what `trends` gives, asked of the engine)."""
+    (what `trends` gives, asked of the engine). `priced`: the engine already holds the
+    rates of `config`'s prices (`pricing.register_rates`), as after the measures."""
     config = config or Config()
     if by not in PERIODS:
         raise ValueError(f"by must be one of {', '.join(PERIODS)}")
-    register_rates(engine, Pricer(overrides=config.prices))
-    totals = engine.query(period_totals_sql(source, by)).to_pylist()
-    if not totals:
-        return []
-    counts = group_counts(engine, period_rows(source, by))
+    if not priced:
+        register_rates(engine, Pricer(overrides=config.prices))
+    found = probe(engine, source)
+    counts, totals = group_counts(engine, period_rows(source, by),
+                                  queries=counting_queries(found))  # fmt: skip
+    costs = period_costs(engine, source, by)
     by_name = {w.workflow: w for w in assessment.workflows}
-    declared = set(config.declared) | orchestrated_workflows(engine, source)
+    declared = set(config.declared) | found.orchestrated
     th = config.thresholds
     out: list[Period] = []
-    for row in totals:
-        workflow = row["workflow"]
+    for (workflow, start), counted in counts.items():
         w = by_name.get(workflow)
         if w is None:
             continue
-        facts = facts_of(counts[(workflow, row["grp"])], reproducible_steps(w.steps, th),
-                         declared=workflow in declared)  # fmt: skip
-        runs, executions, spent = int(row["runs"]), int(row["executions"]), row["cost_usd"]
+        facts = facts_of(counted, reproducible_steps(w.steps, th), declared=workflow in declared)
+        spent = costs.get((workflow, start), 0.0)
+        runs, executions = counted.runs, counted.executions
         out.append(
             Period(
                 workflow=workflow,
-                start=row["grp"].date().isoformat(),
+                start=start.date().isoformat(),
                 runs=runs,
                 executions=executions,
                 cost_usd=spent,
                 cost_per_run_usd=spent / runs if runs else None,
-                failure_rate=int(row["failed"]) / executions,
-                ai_execution_share=int(row["ai_executions"]) / executions,
+                failure_rate=totals[(workflow, start)]["failed"] / executions,
+                ai_execution_share=counted.ai_executions / executions,
                 stage=stage(facts, w.steps, th).level,
             )
         )
