@@ -118,7 +118,7 @@ def step_tables(draw) -> list[dict[str, Any]]:
     return rows
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(step_tables())
 def test_every_job_equals_todays_on_generated_tables(rows: list[dict[str, Any]]) -> None:
     with StepTable.of([_table(rows)]) as engine:
@@ -246,3 +246,23 @@ def test_the_plan_searches_the_same_in_forked_workers_as_here() -> None:
     untimed = {key: replace(found, seconds=0.0) for key, found in forked.items()}
     assert {key: replace(found, seconds=0.0) for key, found in done.items()} == untimed
     assert all(found.heldout_coverage == 1.0 for found in forked.values())
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(step_tables(), st.integers(1, 6))
+def test_above_the_cap_every_step_follows_the_rule(rows: list[dict[str, Any]], cap: int) -> None:
+    def text(value: str | None) -> str:
+        return sampling._canonical(pa.chunked_array([[value or "null"]], pa.string()))[0]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sampling, "LIGHT_EXAMPLES", cap)
+        patch.setattr(sampling, "MAX_EXAMPLES", cap + 1)
+        with StepTable.of([_table(rows)]) as engine:
+            samples = step_samples(engine)
+        caps = {key: sample.cap for key, sample in samples.items()}
+    for (workflow, step), sample in samples.items():
+        done = [(r["input"] or "null", r["output"] or "null") for r in rows
+                if (r["workflow"], r["step"], r["status"]) == (workflow, step, "ok")]  # fmt: skip
+        expected = _reference(done, caps[workflow, step])
+        assert sample.rows == [(text(i), text(o)) for i, o in expected]
+        assert len(sample.rows) == min(sample.successes, caps[workflow, step])

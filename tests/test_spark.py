@@ -29,6 +29,7 @@ pytestmark = [
 ]
 
 from solidify.assess.ingest import read_logs, write_step_table  # noqa: E402
+from solidify.assess.schema import STEP_TABLE_SCHEMA  # noqa: E402
 from solidify.assess.spark import SparkStepTable, read_with_spark  # noqa: E402
 from solidify.assess.steptable import StepTable  # noqa: E402
 from solidify.errors import InputError  # noqa: E402
@@ -109,6 +110,38 @@ def test_step_table_is_the_same_on_both_engines(spark, tmp_path):
             "month1.jsonl", "order-desk.jsonl.gz", "invoice-intake.csv", "triage.parquet"
         }  # fmt: skip
         assert_same_rows(got, expected)
+
+
+def test_spark_chooses_the_same_step_samples_as_duckdb(spark, monkeypatch):
+    """md5 is the same on both engines: the same sample above the cap, the same rows under
+    it, the same failures and prompts (`rowid` given as a column, as Spark has none)."""
+    from solidify.assess import sampling
+
+    monkeypatch.setattr(sampling, "LIGHT_EXAMPLES", 20)
+    rows = [
+        {
+            "workflow": "w",
+            "run_id": "r",
+            "step": "big",
+            "kind": "tool",
+            "status": "ok",
+            "input": f'{{"n":{n % 7}}}',
+            "output": str(n % 7 * 3),
+        }
+        for n in range(60)
+    ]
+    rows += [{"workflow": "w", "run_id": "r", "step": "s", "kind": "llm", "status": status,
+              "input": '{"b":1,"a":2}', "output": '"o"' if status == "ok" else None,
+              "error": None if status == "ok" else "boom", "extra": '{"prompt_x":1}'}
+             for status in ("ok", "error", "ok")]  # fmt: skip
+    arrow = pa.Table.from_pylist(rows, schema=STEP_TABLE_SCHEMA)
+    numbered = arrow.append_column("rowid", pa.array(range(len(rows)), pa.int64()))
+    with SparkStepTable(session=spark) as on_spark, StepTable.of([arrow]) as on_duck:
+        on_spark.register("numbered", numbered)
+        got = sampling.step_samples(on_spark, source="numbered")
+        expected = sampling.step_samples(on_duck)
+    assert len(expected[("w", "big")].rows) == 20 and expected[("w", "s")].failed
+    assert got == expected
 
 
 def test_line_numbers_hold_when_spark_splits_a_file(spark, tmp_path):

@@ -34,6 +34,9 @@ LIGHT_EXAMPLES = 300
 LIGHT_SECONDS = 0.5
 FAILED_SHOWN = 200  # failed executions per step checked against its program
 CAPS_TABLE = "solidify_sample_caps"  # the steps sampled by hash, and their caps
+MARGIN = 6.0  # standard deviations of keys let through beyond `cap`
+ALL = "g"  # above every hex digest: no threshold
+TEXTS = ("input", "output", "extra")  # JSON texts, made canonical on their way out
 
 Key = tuple[str, str]
 
@@ -188,10 +191,6 @@ def step_samples(engine: Engine, source: str = "steps") -> dict[Key, StepSample]
     return out
 
 
-ALL = "g"  # above every hex digest: no threshold
-MARGIN = 6.0  # standard deviations of keys let through beyond `cap`
-
-
 def threshold(cap: int, successes: int) -> str:
     """A hex prefix below which about `cap` plus MARGIN standard deviations of a step's
     `successes` uniform md5 keys fall (so that fewer than `cap` do almost never)."""
@@ -228,9 +227,6 @@ def _sampled(
     ):
         (bad if failed else chosen).setdefault((workflow, step), []).append(at)
     return chosen, bad, columns
-
-
-TEXTS = ("input", "output", "extra")  # JSON texts, made canonical on their way out
 
 
 def _canonical(texts: pa.ChunkedArray) -> list[str | None]:
