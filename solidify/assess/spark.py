@@ -680,11 +680,11 @@ def read_with_spark(
     """Read the logs on Spark: an `ingest.Ingested` whose step table is the Spark view,
     open until it is closed. The assessment asks it the same SQL as DuckDB's; only
     aggregates and per-step samples come back."""
-    from py4j.protocol import Py4JError
-
     from solidify.assess.ingest import Ingested
 
-    table = SparkStepTable(master, session=session)
+    table = SparkStepTable(master, session=session)  # says what to install if PySpark is not
+    from py4j.protocol import Py4JError
+
     try:
         reading = table.read(paths, strict=strict, input_format=input_format)
     except Py4JError as exc:
