@@ -22,7 +22,12 @@ from solidify.errors import InputError
 @pytest.fixture(autouse=True)
 def _every_file_through_duckdb(monkeypatch):
     """These tests are about DuckDB's path, which small files skip."""
-    monkeypatch.setattr(tabular_sql, "SMALL_FILE_BYTES", 0)
+    _small(monkeypatch, 0)
+
+
+def _small(monkeypatch, size: int) -> None:
+    monkeypatch.setattr(tabular_sql, "SMALL_CSV_BYTES", size)
+    monkeypatch.setattr(tabular_sql, "SMALL_PARQUET_BYTES", size)
 
 
 def _both(path: Path, monkeypatch, *, strict: bool = False):
@@ -41,10 +46,10 @@ def _both(path: Path, monkeypatch, *, strict: bool = False):
     with read_logs([str(path)], strict=strict) as read:
         duck = read.frame(), [str(p) for p in read.problems.first], read.problems.count
     monkeypatch.undo()
-    monkeypatch.setattr(tabular_sql, "SMALL_FILE_BYTES", 1 << 40)
+    _small(monkeypatch, 1 << 40)
     with read_logs([str(path)], strict=strict) as read:
         python = read.frame(), [str(p) for p in read.problems.first], read.problems.count
-    monkeypatch.setattr(tabular_sql, "SMALL_FILE_BYTES", 0)
+    _small(monkeypatch, 0)
     return duck, python, bool(taken) and all(taken)
 
 
@@ -305,3 +310,47 @@ def test_parquet_duckdb_and_the_python_reader_agree(tmp_path, monkeypatch, n, da
     duck, python, taken = _both(path, monkeypatch)
     assert taken
     _same(duck, python)
+
+
+def test_the_row_checks_and_defaults_are_sql_that_sqlglot_carries_to_spark() -> None:
+    import sqlglot
+
+    schema = pa.schema([("workflow", pa.string()), ("run_id", pa.string()), ("step", pa.string()),
+                        ("attempt", pa.int32()), ("cost_usd", pa.float64()),
+                        ("started_at", pa.timestamp("us", "UTC")), ("input", pa.string()),
+                        ("rollup", pa.bool_()), ("note", pa.string())])  # fmt: skip
+    for columns in (tabular_sql.parquet_columns(schema), tabular_sql.csv_columns(schema.names)):
+        assert columns is not None
+        sql = f"SELECT {tabular_sql.insert_sql(columns)}, {tabular_sql.problem_sql(columns)} FROM t"
+        (spark,) = sqlglot.transpile(sql, read="duckdb", write="spark")
+        assert "SELECT" in spark
+        for construct in ("LIST(", "STRUCT_PACK", "LIST_CONTAINS"):
+            assert construct not in spark.upper()
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(
+    rows=st.lists(
+        st.lists(st.text(st.sampled_from('a,"\n \r'), max_size=4), max_size=3), max_size=6
+    ),
+    end=st.sampled_from(["\n", "\r\n"]),
+    size=st.integers(1, 9),
+)
+def test_record_lines_agree_with_pythons_csv_module(tmp_path, monkeypatch, rows, end, size):
+    monkeypatch.setattr(tabular_sql, "SCAN_BYTES", size)
+    out = io.StringIO()
+    csv.writer(out, lineterminator=end).writerows([["h"], *rows])
+    path = tmp_path / "x.csv"
+    path.write_bytes(out.getvalue().encode())
+    reader = csv.reader(io.StringIO(out.getvalue(), newline=""))
+    starts, line = [], 1
+    for row in reader:
+        if row:
+            starts.append(line)
+        line = reader.line_num + 1
+    found = tabular_sql.record_lines(str(path))
+    if "\r" in "".join(c for row in rows for c in row):
+        return  # a carriage return in a cell: the file may go to the Python reader
+    assert found is not None
+    assert found.tolist() == starts

@@ -557,7 +557,7 @@ def _default_workflow(display: str) -> str:
 def _csv_by_duckdb(path: str, display: str, builder: BatchBuilder, steps: StepTable) -> bool:
     """A CSV file read by DuckDB (tabular_sql); False when the Python reader is to read it
     (a small file: DuckDB's planning costs more; or one DuckDB would read otherwise)."""
-    if os.path.getsize(path) < tabular_sql.SMALL_FILE_BYTES:
+    if os.path.getsize(path) < tabular_sql.SMALL_CSV_BYTES:
         return False
     with open(path, "rb") as handle:
         reader = csv.reader(io.TextIOWrapper(handle, encoding="utf-8-sig", newline=""))
@@ -671,7 +671,7 @@ def _read_parquet(
         path is not None
         and steps is not None
         and (input_format in (None, "canonical"))
-        and os.path.getsize(path) >= tabular_sql.SMALL_FILE_BYTES
+        and os.path.getsize(path) >= tabular_sql.SMALL_PARQUET_BYTES
     )
     if marked and by_duckdb and tabular_sql.read_parquet(steps, path, builder, step_table=True):
         if progress:

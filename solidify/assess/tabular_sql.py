@@ -31,12 +31,12 @@ from solidify.assess.records import BatchBuilder
 from solidify.assess.schema import KINDS, RECORD_FIELDS, REQUIRED, STATUSES, STEP_TABLE_SCHEMA
 from solidify.assess.steptable import TABLE, StepTable
 
-# Below this size the Python readers are quicker than DuckDB's planning (measured:
-# docs/performance.md).
-SMALL_FILE_BYTES = 256 * 1024
+# Below these sizes the Python readers are as quick as DuckDB's planning (measured:
+# docs/performance.md). Parquet is compressed: its bytes hold more rows than CSV's.
+SMALL_CSV_BYTES = 1024 * 1024
+SMALL_PARQUET_BYTES = 16 * 1024
 SCAN_BYTES = 16 * 1024 * 1024
 LINES = "solidify_csv_lines"
-STAGED = "solidify_tabular"
 NAMES = ", ".join(f'"{n}"' for n in STEP_TABLE_SCHEMA.names)
 
 _INTEGER = "-?[0-9]{1,18}"
@@ -62,6 +62,7 @@ class Columns:
         self.values: dict[str, str] = {}
         self.wrong: dict[str, str] = {}
         self.json: dict[str, str] = {}  # input/output: canonical-able JSON text
+        self.texts: set[str] = set()  # timestamps given as text (checked as text)
         self.rollup = "false"
         self.extra = "NULL"
 
@@ -83,10 +84,10 @@ def problem_sql(c: Columns) -> str:
         if name in c.values:
             checks.append((f"({c.values[name]} < {low})", _sql_string(name)))
     for name in ("started_at", "ended_at"):
-        if name in c.values:
+        if name in c.texts:
             v = c.values[name]
             checks.append(
-                (f"({v} IS NOT NULL AND (NOT regexp_matches({v}::VARCHAR, "
+                (f"({v} IS NOT NULL AND (NOT regexp_matches({v}, "
                  f"{_sql_string(_TIMESTAMP)}) OR try_cast({v} AS TIMESTAMPTZ) IS NULL))",
                  _sql_string(name))
             )  # fmt: skip
@@ -172,6 +173,11 @@ def _json_key(name: str) -> str:
 # --- running the query ---------------------------------------------------------------------
 
 
+def quiet(steps: StepTable) -> None:
+    """No progress bar from DuckDB: it draws one on stdout for queries over 2 s."""
+    steps.con.execute("SET enable_progress_bar = false").fetchall()
+
+
 def _load(
     steps: StepTable,
     relation: str,
@@ -180,32 +186,43 @@ def _load(
     checked: Callable[[list[int]], pa.Table | None],
     params: dict[str, Any] | None = None,
 ) -> None:
-    """Stage the file's rows with their problem, hand flagged rows to `checked` (the record
-    checks: problems reported, rows they accept returned) and add the rest to `steps`."""
+    """Find the rows the checks flag, hand them to `checked` (the record checks: problems
+    reported, rows they accept returned) and add the others to `steps`.
+
+    Two passes over the file rather than one into a staged copy of every row: the first
+    reads only what the checks need (Parquet reads only those columns), a clean file's
+    second computes no checks, and no staged copy is held (quicker and less memory on
+    500 000 rows: docs/performance.md)."""
     con = steps.con
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {STAGED} AS SELECT {insert_sql(c)}, "
-        f"{problem_sql(c)} AS problem FROM {relation}",
-        {"source": builder.source, **(params or {})},
-    ).fetchall()
+    values = {"source": builder.source, **(params or {})}
+    problem = problem_sql(c)
+    flagged = [
+        row[0]
+        for row in con.execute(
+            f"SELECT solidify_line FROM {relation} WHERE ({problem}) IS NOT NULL "
+            "ORDER BY solidify_line",
+            params or {},
+        ).fetchall()
+    ]
+    rows = f"SELECT {insert_sql(c)} FROM {relation}"
+    if not flagged:
+        con.execute(f"INSERT INTO {TABLE} {rows}", values).fetchall()
+        return
+    kept = checked(flagged)
+    good = f"SELECT {insert_sql(c)} FROM {relation} WHERE ({problem}) IS NULL"
+    if kept is None or len(kept) == 0:
+        con.execute(f"INSERT INTO {TABLE} {good}", values).fetchall()
+        return
+    # Rows the query flagged but the record checks accept go in at their place.
+    con.register("solidify_kept", kept.select(STEP_TABLE_SCHEMA.names))
     try:
-        bad = f"SELECT line FROM {STAGED} WHERE problem IS NOT NULL ORDER BY line"
-        flagged = [row[0] for row in con.sql(bad).fetchall()]
-        good = f"SELECT {NAMES} FROM {STAGED} WHERE problem IS NULL"
-        kept = checked(flagged) if flagged else None
-        if kept is None or len(kept) == 0:
-            con.execute(f"INSERT INTO {TABLE} {good}").fetchall()
-            return
-        con.register("solidify_kept", kept.select(STEP_TABLE_SCHEMA.names))
-        try:
-            con.execute(
-                f"INSERT INTO {TABLE} SELECT {NAMES} FROM ({good} UNION ALL "
-                f"SELECT {NAMES} FROM solidify_kept) ORDER BY line"
-            ).fetchall()
-        finally:
-            con.unregister("solidify_kept")
+        con.execute(
+            f"INSERT INTO {TABLE} SELECT {NAMES} FROM ({good} UNION ALL "
+            f"SELECT {NAMES} FROM solidify_kept) ORDER BY line",
+            values,
+        ).fetchall()
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {STAGED}").fetchall()
+        con.unregister("solidify_kept")
 
 
 # --- Parquet -------------------------------------------------------------------------------
@@ -245,6 +262,7 @@ def parquet_columns(schema: pa.Schema) -> Columns | None:
             c.wrong[name] = f"NOT isfinite({col}::DOUBLE)"
         elif expected == "timestamp" and _is_text(kind):
             c.values[name] = col
+            c.texts.add(name)
         elif (expected == "timestamp" and pa.types.is_timestamp(kind)
               and kind.unit in ("s", "ms", "us")):  # fmt: skip
             # A naive time is UTC (the table's session zone), as the record checks take it.
@@ -273,6 +291,7 @@ def read_parquet(
 ) -> bool:
     """Add a Parquet file's good rows to `steps`; False (nothing added) when this path
     does not take the file."""
+    quiet(steps)
     relation = (
         "(SELECT *, file_row_number + 1 AS solidify_line "
         "FROM read_parquet($path, file_row_number = true))"
@@ -329,6 +348,8 @@ def csv_columns(header: list[str]) -> Columns:
         kind = RECORD_FIELDS.get(name)
         if kind in ("string", "timestamp"):
             c.values[name] = cell
+            if kind == "timestamp":
+                c.texts.add(name)
         elif kind == "integer":
             c.values[name] = f"try_cast({cell} AS BIGINT)"
             c.wrong[name] = f"NOT regexp_full_match({cell}, '{_INTEGER}')"
@@ -365,23 +386,25 @@ def record_lines(path: str) -> np.ndarray | None:
                 return None
             cr_last = data.endswith(b"\r")
             raw = np.frombuffer(data, np.uint8)
-            is_quote = raw == 34
+            quoted_at = np.flatnonzero(raw == 34)
             nl = np.flatnonzero(raw == 10)
             # A newline ends a record when the quotes before it are balanced.
-            ends = nl[((quotes + np.cumsum(is_quote)[nl]) & 1) == 0]
-            content = np.flatnonzero((raw != 10) & (raw != 13))
+            ends = nl[((quotes + np.searchsorted(quoted_at, nl)) & 1) == 0]
             if len(ends):
                 begins = np.concatenate([[0], ends[:-1] + 1])
-                has = np.searchsorted(content, ends) > np.searchsorted(content, begins)
-                has[0] |= not blank
+                # A blank record is empty or a lone "\r" (a blank line of a CRLF file).
+                size = ends - begins
+                empty = (size == 0) | ((size == 1) & (raw[begins] == 13))
+                empty[0] &= blank
                 first = newlines + np.searchsorted(nl, ends[:-1]) + 2  # after each end
                 lines = np.concatenate([[start], first])
-                found.append(lines[has])
+                found.append(lines[~empty])
                 start = newlines + int(np.searchsorted(nl, ends[-1])) + 2
-                blank = np.searchsorted(content, ends[-1] + 1) == len(content)
+                tail = data[ends[-1] + 1 :]
+                blank = tail in (b"", b"\r")
             else:
-                blank = blank and not len(content)
-            quotes += int(is_quote.sum())
+                blank = blank and data in (b"", b"\r")
+            quotes += len(quoted_at)
             newlines += len(nl)
     if cr_last:
         return None
@@ -411,11 +434,20 @@ def read_csv(steps: StepTable, path: str, header: list[str], builder: BatchBuild
         f"escape = '\"', strict_mode = true, max_line_size = 1073741824, "
         f"columns = {{{types}}})"
     )
-    relation = (
-        f"(SELECT {cells}, l.line AS solidify_line FROM {read} WITH ORDINALITY AS r({cells}, n) "
-        f"JOIN {LINES} AS l USING (n) WHERE NOT ({all_blank}) ORDER BY n)"
-    )
+    if lines[-1] == len(lines):
+        # One line per record (the usual file): a record's line is its number + 1, and
+        # no join (nor the sort after it, which held every row in memory) is needed.
+        relation = (
+            f"(SELECT {cells}, n + 1 AS solidify_line FROM {read} WITH ORDINALITY "
+            f"AS r({cells}, n) WHERE NOT ({all_blank}))"
+        )
+    else:
+        relation = (
+            f"(SELECT {cells}, l.line AS solidify_line FROM {read} WITH ORDINALITY "
+            f"AS r({cells}, n) JOIN {LINES} AS l USING (n) WHERE NOT ({all_blank}) ORDER BY n)"
+        )
     con = steps.con
+    quiet(steps)
     try:
         count = con.sql(f"SELECT count(*) FROM {read}", params={"path": path}).fetchall()[0][0]
     except duckdb.Error:
