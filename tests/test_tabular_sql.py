@@ -89,37 +89,41 @@ def test_a_csv_log_read_by_duckdb_gives_the_python_readers_table(tmp_path, monke
     assert duck[0]["input"].tolist()[0] == '{"a":[1,2],"b":1}'
 
 
-@pytest.mark.parametrize(
-    "cells, message",
-    [
-        ({"attempt": "three"}, "attempt: expected integer, got 'three'"),
-        ({"attempt": "1.5"}, "attempt: expected an integer (of at most 64 bits), got 1.5"),
-        ({"cost_usd": "cheap"}, "cost_usd: expected number, got 'cheap'"),
-        ({"run_id": ""}, "run_id: required field is missing"),
-        ({"run_id": " \u00a0"}, "run_id: must not be empty"),
-        ({"kind": "robot"}, "kind: must be one of llm, agent, tool, code, human, got 'robot'"),
-        ({"output_tokens": "-1"}, "output_tokens: must not be negative, got -1"),
-        ({"attempt": "0"}, "attempt: must be 1 or more, got 0"),
-        ({"started_at": "yesterday"}, "started_at: not an ISO 8601 timestamp: 'yesterday'"),
-        ({"input": '"\\ud800"'}, "input: holds an escape (\\uD800-\\uDFFF) that is no character"),
-    ],
-    ids=["integer-text", "integer-fraction", "number-text", "missing", "blank", "kind",
-         "negative", "attempt-0", "timestamp", "surrogate"],
-)  # fmt: skip
-def test_a_bad_csv_row_is_named_skipped_and_counted(tmp_path, monkeypatch, cells, message):
+BAD_CELLS = [
+    ({"attempt": "three"}, "attempt: expected integer, got 'three'"),
+    ({"attempt": "1.5"}, "attempt: expected an integer (of at most 64 bits), got 1.5"),
+    ({"cost_usd": "cheap"}, "cost_usd: expected number, got 'cheap'"),
+    ({"run_id": ""}, "run_id: required field is missing"),
+    ({"run_id": " \u00a0"}, "run_id: must not be empty"),
+    ({"kind": "robot"}, "kind: must be one of llm, agent, tool, code, human, got 'robot'"),
+    ({"output_tokens": "-1"}, "output_tokens: must not be negative, got -1"),
+    ({"attempt": "0"}, "attempt: must be 1 or more, got 0"),
+    ({"started_at": "yesterday"}, "started_at: not an ISO 8601 timestamp: 'yesterday'"),
+    ({"input": '"\\ud800"'}, "input: holds an escape (\\uD800-\\uDFFF) that is no character"),
+]
+
+
+def test_bad_csv_rows_are_named_skipped_and_counted(tmp_path, monkeypatch):
+    """One bad row per check (wrong type, missing, blank, unknown kind, negative, bad
+    timestamp, surrogate), each between good rows, one of which (3.0) the query flags and
+    the record checks keep in its place."""
     header = ["workflow", "run_id", "step", "kind", "attempt", "cost_usd", "output_tokens",
               "started_at", "input"]  # fmt: skip
     good = {"workflow": "w", "run_id": "r", "step": "s"}
-    rows = [[{**good, **c}.get(h, "") for h in header] for c in ({}, cells, {"attempt": "3.0"})]
+    cells = [c for bad, _ in BAD_CELLS for c in (bad, {"attempt": "3.0"})]
+    rows = [[{**good, **c}.get(h, "") for h in header] for c in cells]
     path = _write_csv(tmp_path / "log.csv", header, rows)
     duck, python, taken = _both(path, monkeypatch)
     assert taken
     _same(duck, python)
-    assert duck[1] == [f"{path}:3: {message}"]
-    assert duck[0]["line"].tolist() == [2, 4]  # the flagged 3.0 is kept, in its place
+    # Rows are on lines 2, 3, 4...: the bad ones on the even lines.
+    assert duck[1] == [f"{path}:{2 + 2 * i}: {m}" for i, (_, m) in enumerate(BAD_CELLS)]
+    assert duck[2] == len(BAD_CELLS)
+    assert duck[0]["line"].tolist() == [3 + 2 * i for i in range(len(BAD_CELLS))]
+    assert duck[0]["attempt"].tolist() == [3] * len(BAD_CELLS)
     with pytest.raises(InputError) as stopped:
         read_logs([str(path)], strict=True)
-    assert str(stopped.value) == f"{path}:3: {message}"
+    assert str(stopped.value) == f"{path}:2: {BAD_CELLS[0][1]}"
 
 
 @pytest.mark.parametrize(
@@ -215,29 +219,24 @@ def test_a_parquet_log_read_by_duckdb_gives_the_python_readers_table(tmp_path, m
     assert duck[0]["extra"].tolist()[:2] == ['{"count":1,"note":"x"}', '{"count":2,"note":null}']
 
 
-@pytest.mark.parametrize(
-    "column, values, message",
-    [
-        ("run_id", pa.array(["r", None, "r"]), "run_id: required field is missing"),
-        ("run_id", pa.array(["r", " ", "r"]), "run_id: must not be empty"),
-        ("kind", pa.array(["llm", "robot", None]),
-         "kind: must be one of llm, agent, tool, code, human, got 'robot'"),
-        ("input_tokens", pa.array([1, -5, 2]), "input_tokens: must not be negative, got -5"),
-        ("started_at", pa.array(["2026-09-01", "soon", None]),
-         "started_at: not an ISO 8601 timestamp: 'soon'"),
-    ],
-    ids=["missing", "blank", "kind", "negative", "timestamp"],
-)  # fmt: skip
-def test_a_bad_parquet_row_is_named_by_its_row_number(tmp_path, monkeypatch, column, values,
-                                                      message):  # fmt: skip
-    table = {"workflow": pa.array(["w"] * 3), "run_id": pa.array(["r"] * 3),
-             "step": pa.array(["s"] * 3), column: values}  # fmt: skip
-    path = _parquet(tmp_path / "log.parquet", table)
+def test_bad_parquet_rows_are_named_by_their_row_number(tmp_path, monkeypatch):
+    path = _parquet(tmp_path / "log.parquet", {
+        "workflow": pa.array(["w"] * 6), "run_id": pa.array(["r", None, " ", "r", "r", "r"]),
+        "step": pa.array(["s"] * 6), "kind": pa.array([None, None, None, "robot", None, None]),
+        "input_tokens": pa.array([1, 1, 1, 1, -5, 2]),
+        "started_at": pa.array(["2026-09-01", None, None, None, None, "soon"]),
+    })  # fmt: skip
     duck, python, taken = _both(path, monkeypatch)
     assert taken
     _same(duck, python)
-    assert duck[1] == [f"{path}:2: {message}"]
-    assert duck[0]["line"].tolist() == [1, 3]
+    assert duck[1] == [
+        f"{path}:2: run_id: required field is missing",
+        f"{path}:3: run_id: must not be empty",
+        f"{path}:4: kind: must be one of llm, agent, tool, code, human, got 'robot'",
+        f"{path}:5: input_tokens: must not be negative, got -5",
+        f"{path}:6: started_at: not an ISO 8601 timestamp: 'soon'",
+    ]
+    assert duck[0]["line"].tolist() == [1]  # the date alone, flagged, kept by the checks
 
 
 def test_a_parquet_column_of_a_type_the_query_does_not_map_goes_to_the_python_reader(
