@@ -148,7 +148,8 @@ def test_a_csv_duckdb_would_read_otherwise_is_left_to_the_python_reader(
 
 _cell = st.sampled_from(["", " ", "x", "1", "-2", "2.0", "1e3", "nan", "\u00a0", "a\nb",
                          '{"k": [1, "v"]}', "null", "llm", "robot", "ok", "2026-09-01",
-                         "2026-09-01T10:00:00Z", '"q"', "NaN", "12345678901234567890"])  # fmt: skip
+                         "2026-09-01T10:00:00Z", '"q"', "NaN", "12345678901234567890",
+                         "[1,]", "1e999", "[-inf]", "x, inf"])  # fmt: skip
 _columns = st.lists(
     st.sampled_from(["kind", "status", "attempt", "input_tokens", "cost_usd", "duration_ms",
                      "started_at", "ended_at", "model", "input", "output", "rollup", "other"]),
@@ -283,7 +284,8 @@ def test_parquet_duckdb_and_the_python_reader_agree(tmp_path, monkeypatch, n, da
     text = st.none() | st.sampled_from(["", " ", "w", "llm", "robot", "ok", "error"])
     stamp = st.none() | st.sampled_from(["2026-09-01", "2026-09-01T10:00:00+02:00", "x"])
     json_cell = st.none() | st.sampled_from(["", "null", "1e2", '{"b": [1], "a": "z"}', "NaN",
-                                             "text", "[1, 2]", '"s"'])  # fmt: skip
+                                             "text", "[1, 2]", '"s"', "[1,]", "-Infinity",
+                                             "[1e400]", '{"a": nan}'])  # fmt: skip
     candidates = {
         "kind": lambda: column(text, pa.string()),
         "status": lambda: column(text, pa.string()),
@@ -353,3 +355,13 @@ def test_record_lines_agree_with_pythons_csv_module(tmp_path, monkeypatch, rows,
         return  # a carriage return in a cell: the file may go to the Python reader
     assert found is not None
     assert found.tolist() == starts
+
+
+def test_json_cells_duckdb_reads_otherwise_are_left_to_the_record_checks(tmp_path, monkeypatch):
+    cells = ["[1,]", "nan", "[1, -Infinity]", "1e999", '{"a": [1e400]}', "an inf, infinite", "ok"]
+    rows = [["w", f"r{i}", "s", cell] for i, cell in enumerate(cells)]
+    path = _write_csv(tmp_path / "log.csv", ["workflow", "run_id", "step", "input"], rows)
+    duck, python, taken = _both(path, monkeypatch)
+    assert taken
+    _same(duck, python)
+    assert duck[0]["input"].tolist()[0] == '"[1,]"'  # text, as the record checks read it

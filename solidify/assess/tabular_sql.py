@@ -41,9 +41,15 @@ NAMES = ", ".join(f'"{n}"' for n in STEP_TABLE_SCHEMA.names)
 
 _INTEGER = "-?[0-9]{1,18}"
 _FLOAT = "-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?"
-# JSON text DuckDB and the Python readers could read apart: NaN and Infinity (the stdlib
-# takes them), and surrogate escapes (Python decodes a lone one, then cannot encode it).
-_JSON_DOUBT = "NaN|Infinity|\\\\u[dD][89a-fA-F]"
+# JSON text DuckDB and the Python readers could read apart: NaN and Infinity in any case
+# (DuckDB takes "nan", the stdlib "NaN"), a trailing comma (DuckDB drops it, Python reads
+# the cell as text), exponents beyond a double (Python makes them null), and surrogate
+# escapes (Python decodes a lone one, then cannot encode it). A text cell that merely
+# looks so is flagged too, and the record checks read it as before.
+_JSON_DOUBT = (
+    "(^|[:\\[,])\\s*[-+]?(?i:nan|inf(inity)?)([^a-zA-Z]|$)|,\\s*[\\]}]|[0-9][eE][-+]?[0-9]{3,}"
+    "|\\\\u[dD][89a-fA-F]"
+)
 
 
 def quoted(name: str) -> str:
