@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from solidify.assess import formats, jsonl_sql
+from solidify.assess import formats, jsonl_sql, tabular_sql
 from solidify.assess.canonical import canonical_bytes
 from solidify.assess.jsonl_sql import blocks, python_rows, read_block
 from solidify.assess.records import BatchBuilder, Problems, Unreadable, in_memory
@@ -248,8 +248,14 @@ def _read_file(
 
     builder = BatchBuilder(display, problems, strict=strict)
     workflow = _default_workflow(display)
+    path = None if name == STDIN else name
     if reader == "parquet":
-        yield from _read_parquet(opener, display, builder, progress, input_format, context)
+        yield from _read_parquet(opener, display, builder, progress, input_format, context,
+                                 path=path, steps=steps)  # fmt: skip
+        return
+    if reader == "csv" and path and _csv_by_duckdb(path, display, builder, steps):
+        if progress:
+            progress(file_size(path))
         return
     if reader == "yaml":
         with opener() as handle:
@@ -548,11 +554,21 @@ def _default_workflow(display: str) -> str:
     return name
 
 
-def _csv_records(
-    handle: IO[bytes], display: str, progress: Progress | None
-) -> Iterator[tuple[int, Any]]:
-    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text)
+def _csv_by_duckdb(path: str, display: str, builder: BatchBuilder, steps: StepTable) -> bool:
+    """A CSV file read by DuckDB (tabular_sql); False when the Python reader is to read it
+    (a small file: DuckDB's planning costs more; or one DuckDB would read otherwise)."""
+    if os.path.getsize(path) < tabular_sql.SMALL_CSV_BYTES:
+        return False
+    with open(path, "rb") as handle:
+        reader = csv.reader(io.TextIOWrapper(handle, encoding="utf-8-sig", newline=""))
+        header = _csv_header(reader, display)
+        if reader.line_num != 1:
+            return False  # a header spread over lines: the Python reader numbers them
+    return tabular_sql.read_csv(steps, path, header, builder)
+
+
+def _csv_header(reader: Any, display: str) -> list[str]:
+    """The header row of a CSV log, checked: one error for a file that is not a step log."""
     try:
         header = next(reader)
     except UnicodeDecodeError:
@@ -565,6 +581,15 @@ def _csv_records(
             "CSV header names none of workflow, run_id, step; not a step log", file=display, line=1
         )
     _require_columns(header, display, "CSV", line=1)
+    return header
+
+
+def _csv_records(
+    handle: IO[bytes], display: str, progress: Progress | None
+) -> Iterator[tuple[int, Any]]:
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text)
+    header = _csv_header(reader, display)
     line = reader.line_num + 1
     count = 0
     while True:
@@ -631,13 +656,28 @@ def _read_parquet(
     progress: Progress | None,
     input_format: str | None = None,
     context: formats.Context | None = None,
+    *,
+    path: str | None = None,
+    steps: StepTable | None = None,
 ) -> Iterator[pa.Table]:
     try:
         parquet = pq.ParquetFile(opener())
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"not a readable Parquet file: {_short(exc)}", file=display) from None
     metadata = parquet.schema_arrow.metadata or {}
-    if metadata.get(STEP_TABLE_MARKER[0]) == STEP_TABLE_MARKER[1]:
+    marked = metadata.get(STEP_TABLE_MARKER[0]) == STEP_TABLE_MARKER[1]
+    # A file on disk, not small, is read by DuckDB (tabular_sql) when it takes it.
+    by_duckdb = (
+        path is not None
+        and steps is not None
+        and (input_format in (None, "canonical"))
+        and os.path.getsize(path) >= tabular_sql.SMALL_PARQUET_BYTES
+    )
+    if marked and by_duckdb and tabular_sql.read_parquet(steps, path, builder, step_table=True):
+        if progress:
+            progress(0)
+        return
+    if marked:
         # Written by `solidify ingest`: already validated, read it as it is.
         for batch in parquet.iter_batches(batch_size=100_000):
             table = pa.Table.from_batches([batch])
@@ -658,6 +698,10 @@ def _read_parquet(
     if not names & {"workflow", "run_id", "step"}:
         raise InputError("Parquet columns name none of workflow, run_id, step", file=display)
     _require_columns(names, display, "Parquet")
+    if by_duckdb and tabular_sql.read_parquet(steps, path, builder):
+        if progress:
+            progress(0)
+        return
     row = 0
 
     def rows() -> Iterator[tuple[int, Any]]:
