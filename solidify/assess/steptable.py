@@ -67,6 +67,8 @@ class StepTable:
             self.con.execute(f"CREATE TABLE {TABLE} ({columns})").fetchall()
             # Days (for prices) are UTC days whatever the machine's zone.
             self.con.execute("SET TimeZone = 'UTC'").fetchall()
+            # DuckDB draws a progress bar on stdout for long queries: stdout is the output.
+            self.con.execute("SET enable_progress_bar = false").fetchall()
         except BaseException:
             self._removal()
             raise
