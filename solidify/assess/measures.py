@@ -169,31 +169,52 @@ WHERE rank <= {SHAPE_SAMPLE}
 ORDER BY workflow, step, rank
 """
 
-# Successful executions grouped by (step, input, output), kept as `pairs`, and those
-# grouped by (step, input), kept as `inputs`: the repeats and their outputs read both.
-PAIRS = """
-SELECT workflow, step, input, output, count(*) AS n, min(seq) AS first_seq
+# Successful executions grouped by (step, input), kept as `inputs`, and those of the
+# inputs given more than once grouped by (step, input, output), kept as `pairs`: the
+# repeats and their outputs read both. An input given once has one output: only
+# repeated inputs need the second grouping over texts.
+INPUTS = """
+SELECT workflow, step, input, count(*) AS n, min(seq) AS first_seq
 FROM ordered
 WHERE status = 'ok' AND input IS NOT NULL
-GROUP BY workflow, step, input, output
-"""
-
-INPUTS = """
-SELECT workflow, step, input, sum(n) AS n, max(n) AS top, count(*) AS variants,
-       min(first_seq) AS first_seq
-FROM pairs
 GROUP BY workflow, step, input
 """
 
+PAIRS = """
+SELECT o.workflow, o.step, o.input, o.output, count(*) AS n, min(o.seq) AS first_seq
+FROM ordered AS o
+JOIN inputs AS i ON o.workflow = i.workflow AND o.step = i.step AND o.input = i.input
+WHERE o.status = 'ok' AND i.n >= 2
+GROUP BY o.workflow, o.step, o.input, o.output
+"""
+
 REPEATS = """
-SELECT workflow, step,
-       count(*) AS distinct_ok_inputs,
-       sum(variants) AS distinct_pairs,
-       sum(CASE WHEN n >= 2 THEN 1 ELSE 0 END) AS repeated_inputs,
-       sum(CASE WHEN n >= 2 THEN n ELSE 0 END) AS repeat_executions,
-       sum(CASE WHEN n >= 2 THEN top ELSE 0 END) AS repeat_agreeing
-FROM inputs
-GROUP BY workflow, step
+WITH
+counted AS (
+    SELECT workflow, step,
+           count(*) AS distinct_ok_inputs,
+           sum(CASE WHEN n >= 2 THEN 0 ELSE 1 END) AS single,
+           sum(CASE WHEN n >= 2 THEN 1 ELSE 0 END) AS repeated_inputs,
+           sum(CASE WHEN n >= 2 THEN n ELSE 0 END) AS repeat_executions
+    FROM inputs
+    GROUP BY workflow, step
+),
+tops AS (
+    SELECT workflow, step, max(n) AS top, count(*) AS variants
+    FROM pairs
+    GROUP BY workflow, step, input
+),
+agreeing AS (
+    SELECT workflow, step, sum(top) AS agreeing, sum(variants) AS variants
+    FROM tops
+    GROUP BY workflow, step
+)
+SELECT c.workflow, c.step, c.distinct_ok_inputs,
+       c.single + coalesce(a.variants, 0) AS distinct_pairs,
+       c.repeated_inputs, c.repeat_executions,
+       coalesce(a.agreeing, 0) AS repeat_agreeing
+FROM counted AS c
+LEFT JOIN agreeing AS a ON c.workflow = a.workflow AND c.step = a.step
 """
 
 # The outputs of the first SIMILARITY_GROUPS repeated inputs of each step.
@@ -254,8 +275,8 @@ QUERIES = {
     "kinds": KINDS,
     "calls": CALLS,
     "outputs": OUTPUTS,
-    "pairs": PAIRS,
     "inputs": INPUTS,
+    "pairs": PAIRS,
     "repeats": REPEATS,
     "repeated_outputs": REPEATED_OUTPUTS,
 }
@@ -281,8 +302,8 @@ def step_measures(engine: Engine, source: str = "steps") -> pd.DataFrame:
     frame = frame.join(_calls(engine, frame))
     frame = frame.drop(columns="most_attempts")
     frame = frame.join(_outputs(engine), how="left")
-    engine.materialize("pairs", PAIRS)
     engine.materialize("inputs", INPUTS)
+    engine.materialize("pairs", PAIRS)
     repeats = _repeats(engine, frame)
     frame = frame.drop(columns=["with_input", "distinct_inputs"]).join(repeats, how="left")
     frame["repeat_similarity"] = _similarity(engine.query(REPEATED_OUTPUTS), order)
