@@ -98,8 +98,7 @@ SELECT workflow, step,
        arg_max(model, seq) FILTER (WHERE model IS NOT NULL) AS model,
        arg_max(provider, seq) FILTER (WHERE model IS NOT NULL AND provider IS NOT NULL)
            AS provider,
-       count(input) AS with_input,
-       count(DISTINCT input) AS distinct_inputs
+       count(input) AS with_input
 FROM ordered
 GROUP BY workflow, step
 ORDER BY first_seq
@@ -186,6 +185,29 @@ FROM ordered AS o
 JOIN inputs AS i ON o.workflow = i.workflow AND o.step = i.step AND o.input = i.input
 WHERE o.status = 'ok' AND i.n >= 2
 GROUP BY o.workflow, o.step, o.input, o.output
+"""
+
+# Distinct inputs of every execution: those of successful ones (`inputs`) and those
+# only failed executions were given (few: the big grouping over texts is not redone).
+DISTINCT_INPUTS = """
+WITH
+ok AS (
+    SELECT workflow, step, count(*) AS n
+    FROM inputs
+    GROUP BY workflow, step
+),
+failed AS (
+    SELECT o.workflow, o.step, count(DISTINCT o.input) AS n
+    FROM ordered AS o
+    LEFT JOIN inputs AS i ON o.workflow = i.workflow AND o.step = i.step AND o.input = i.input
+    WHERE (o.status <> 'ok' OR o.status IS NULL) AND o.input IS NOT NULL AND i.input IS NULL
+    GROUP BY o.workflow, o.step
+)
+SELECT coalesce(ok.workflow, failed.workflow) AS workflow,
+       coalesce(ok.step, failed.step) AS step,
+       coalesce(ok.n, 0) + coalesce(failed.n, 0) AS distinct_inputs
+FROM ok
+FULL OUTER JOIN failed ON ok.workflow = failed.workflow AND ok.step = failed.step
 """
 
 REPEATS = """
@@ -277,6 +299,7 @@ QUERIES = {
     "outputs": OUTPUTS,
     "inputs": INPUTS,
     "pairs": PAIRS,
+    "distinct_inputs": DISTINCT_INPUTS,
     "repeats": REPEATS,
     "repeated_outputs": REPEATED_OUTPUTS,
 }
@@ -304,6 +327,8 @@ def step_measures(engine: Engine, source: str = "steps") -> pd.DataFrame:
     frame = frame.join(_outputs(engine), how="left")
     engine.materialize("inputs", INPUTS)
     engine.materialize("pairs", PAIRS)
+    distinct = engine.query(DISTINCT_INPUTS).to_pandas().set_index(KEYS)["distinct_inputs"]
+    frame["distinct_inputs"] = distinct.reindex(frame.index).fillna(0).astype(float)
     repeats = _repeats(engine, frame)
     frame = frame.drop(columns=["with_input", "distinct_inputs"]).join(repeats, how="left")
     frame["repeat_similarity"] = _similarity(engine.query(REPEATED_OUTPUTS), order)
