@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 import sqlglot
 from hypothesis import HealthCheck, Phase, assume, given, settings
@@ -46,7 +47,7 @@ def _assert_same(old: pd.DataFrame, new: pd.DataFrame, *, skip: tuple[str, ...] 
                 assert a == b or (pd.isna(a) and pd.isna(b)), (column, key, a, b)
             else:
                 same = float(a) == pytest.approx(float(b), rel=1e-9)
-                assert (np.isnan(a) and np.isnan(b)) or same, (column, key, a, b)
+                assert same or (np.isnan(float(a)) and np.isnan(float(b))), (column, key, a, b)
 
 
 @pytest.mark.parametrize(
@@ -174,3 +175,40 @@ def test_a_log_where_every_execution_failed_is_assessed() -> None:
     (step,) = workflow.steps
     assert step.executions == 3 and step.failure_rate == 1.0
     assert step.determinism_parts["distinct_outputs"] == 0
+
+
+def test_every_stage_reads_the_relation_it_is_given() -> None:
+    # The orchestrator may point the stages at a filtered table: the answers are those of
+    # a step table holding only its rows.
+    rows = []
+    for k in range(6):
+        run = {"workflow": "w", "run_id": f"r{k}", "status": "ok", "started_at": START,
+               "input": '{"q":1}', "output": '"found"', "model": "gpt-4o-mini"}  # fmt: skip
+        rows += [
+            {**run, "step": "agent", "kind": "agent", "step_id": "p", "input_tokens": 30,
+             "output_tokens": 3},
+            {**run, "step": "lookup", "kind": "tool", "step_id": "t", "parent_id": "p",
+             "model": None},
+            {**run, "step": "call", "kind": "llm", "step_id": "c", "parent_id": "p",
+             "input_tokens": 30, "output_tokens": 3, "attempt": 1 + k % 2, "output": "2"},
+            {**run, "step": "dropped", "kind": "llm", "input_tokens": 5},
+        ]  # fmt: skip
+    table = pa.Table.from_pylist(
+        [{**row, "source": "log.jsonl", "line": i + 1} for i, row in enumerate(rows)],
+        schema=STEP_TABLE_SCHEMA,
+    )
+    with StepTable.of([table]) as whole:
+        whole.materialize("chosen", "SELECT * FROM steps WHERE step <> 'dropped'")
+        register_rates(whole, Pricer())
+        got = measures.step_measures(whole, source="chosen")
+        found = whole.query(rollups.found_rollups_sql("chosen")).num_rows
+        notes = rollups.step_notes(whole, source="chosen")
+        relayed = relays.tool_relays(whole, source="chosen")
+    with StepTable.of([table.filter(pc.not_equal(table["step"], "dropped"))]) as alone:
+        register_rates(alone, Pricer())
+        _assert_same(measures.step_measures(alone), got)
+        assert found == alone.query(rollups.found_rollups_sql()).num_rows == 6
+        assert notes == rollups.step_notes(alone) and notes[("w", "agent")].executions == 6
+        assert relayed == relays.tool_relays(alone) == {("w", "agent"): "lookup"}
+    assert list(got.index) == [("w", "agent"), ("w", "lookup"), ("w", "call")]
+    assert got.loc[("w", "agent"), "rollup_executions"] == 6

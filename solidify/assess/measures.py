@@ -22,6 +22,7 @@ import math
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from solidify.assess.pricing import priced_sql
 from solidify.assess.rollups import CHILDREN_JOIN, VERDICT, children_sql, has_family_sql
@@ -33,43 +34,45 @@ SHAPE_SAMPLE = 2000  # most frequent distinct outputs per step whose shape is re
 SIMILARITY_GROUPS = 200  # repeated inputs per step whose outputs' word overlap is read
 TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
-# The rows measured, keyed and ordered, from `priced`: `source` with a `cost` column
-# (pricing.priced_sql, which needs `pricing.register_rates` first). Computed once and
-# kept as `ordered`, which every query below reads. Text columns are reduced to what
-# the measures compare. The chronological order (`seq`) is numbered over the narrow
-# row keys alone and joined back: a window carrying every column costs three times as
-# much. A row is a roll-up when the log or its reader says so, or when its usage
-# equals or contains its children's (rollups.VERDICT; the join is left out when no
-# row names a parent).
+# The rows measured, keyed and ordered: `source` with the cost of each row (from
+# pricing.priced_sql, which needs `pricing.register_rates` first), whether it is a
+# roll-up, and its place in time (`seq`). Computed once and kept as `ordered`, which
+# every query below reads; text columns are reduced to what the measures compare.
+# Cost, roll-up and order are computed over narrow row keys (`keys`) and joined back
+# by rowid: a price join or a window that carries every column, texts included,
+# costs twice as much. A row is a roll-up when the log or its reader says so, or when
+# its usage equals or contains its children's (rollups.VERDICT; the join is left out
+# when no row names a parent).
 ORDERED = """
-WITH {priced},
-seqs AS (
-    SELECT rowid AS rid,
+WITH {priced}{children},
+keys AS (
+    SELECT p.rid, p.cost,{found}
            row_number() OVER (
-               ORDER BY started_at NULLS FIRST, source NULLS FIRST, line NULLS FIRST, rowid
+               ORDER BY p.started_at NULLS FIRST, p.source NULLS FIRST, p.line NULLS FIRST, p.rid
            ) AS seq
-    FROM {source}
-){children}
-SELECT p.workflow, p.step, p.run_id, p.kind, p.model, p.provider, p.status, p.duration_ms,
-       p.cost,
-       coalesce(p.rollup, false){found} AS rollup,
-       coalesce(p.attempt, 1) AS attempt,
-       p.input_tokens, p.output_tokens, p.cache_read_tokens, p.cache_write_tokens,
-       p.input, coalesce(p.output, 'null') AS output,
-       q.seq
-FROM priced AS p
-JOIN seqs AS q ON p.rid = q.rid{join}
+    FROM priced AS p{join}
+)
+SELECT s.workflow, s.step, s.run_id, s.kind, s.model, s.provider, s.status, s.duration_ms,
+       k.cost,
+       coalesce(s.rollup, false){or_found} AS rollup,
+       coalesce(s.attempt, 1) AS attempt,
+       s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_write_tokens,
+       s.input, coalesce(s.output, 'null') AS output,
+       k.seq
+FROM {source} AS s
+JOIN keys AS k ON s.rowid = k.rid
 """
 
 
 def ordered_sql(source: str = "steps", *, family: bool = True) -> str:
     """The query kept as `ordered`; `family`: whether roll-ups are looked for by usage."""
     parts = {"priced": priced_sql(source), "source": source, "children": "", "found": "",
-             "join": ""}  # fmt: skip
+             "join": "", "or_found": ""}  # fmt: skip
     if family:
         parts["children"] = f",\nchildren AS ({children_sql(source)}\n)"
-        parts["found"] = f" OR ({VERDICT}) IS NOT NULL"
-        parts["join"] = f"\nLEFT JOIN children AS {CHILDREN_JOIN}"
+        parts["found"] = f"\n           ({VERDICT}) IS NOT NULL AS found,"
+        parts["join"] = f"\n    LEFT JOIN children AS {CHILDREN_JOIN}"
+        parts["or_found"] = " OR k.found"
     return ORDERED.format(**parts)
 
 
@@ -95,8 +98,7 @@ SELECT workflow, step,
        arg_max(model, seq) FILTER (WHERE model IS NOT NULL) AS model,
        arg_max(provider, seq) FILTER (WHERE model IS NOT NULL AND provider IS NOT NULL)
            AS provider,
-       count(input) AS with_input,
-       count(DISTINCT input) AS distinct_inputs
+       count(input) AS with_input
 FROM ordered
 GROUP BY workflow, step
 ORDER BY first_seq
@@ -135,9 +137,10 @@ FROM edges
 GROUP BY workflow, step
 """
 
-# Distinct outputs of successful executions: the distribution in SQL, the most
-# frequent SHAPE_SAMPLE texts (first logged first among equals) for their shape.
-OUTPUT_GROUPS = """
+# Distinct outputs of successful executions, in one pass: the distribution (as
+# window aggregates, on every row of a step) and the most frequent SHAPE_SAMPLE texts
+# (first logged first among equals) for their shape.
+OUTPUTS = f"""
 WITH
 outputs AS (
     SELECT workflow, step, output, count(*) AS n, min(seq) AS first_seq
@@ -150,58 +153,95 @@ ranked AS (
               AS rank,
            sum(n) OVER (PARTITION BY workflow, step) AS total
     FROM outputs
-)"""
-
-OUTPUTS = f"""
-{OUTPUT_GROUPS}
-SELECT workflow, step,
-       count(*) AS distinct_outputs,
-       CAST(max(n) AS DOUBLE) / max(total) AS majority_share,
-       -sum(CAST(n AS DOUBLE) / total * log2(CAST(n AS DOUBLE) / total)) AS entropy_bits,
-       max(total) AS total
-FROM ranked
-GROUP BY workflow, step
-"""
-
-TOP_OUTPUTS = f"""
-{OUTPUT_GROUPS}
-SELECT workflow, step, output, n
-FROM ranked
+),
+described AS (
+    SELECT workflow, step, output, n, rank, total,
+           count(*) OVER (PARTITION BY workflow, step) AS distinct_outputs,
+           CAST(max(n) OVER (PARTITION BY workflow, step) AS DOUBLE) / total AS majority_share,
+           -sum(CAST(n AS DOUBLE) / total * log2(CAST(n AS DOUBLE) / total))
+               OVER (PARTITION BY workflow, step) AS entropy_bits
+    FROM ranked
+)
+SELECT *
+FROM described
 WHERE rank <= {SHAPE_SAMPLE}
 ORDER BY workflow, step, rank
 """
 
-# Successful executions grouped by (step, input), then by (step, input, output).
-INPUT_GROUPS = """
+# Successful executions grouped by (step, input), kept as `inputs`, and those of the
+# inputs given more than once grouped by (step, input, output), kept as `pairs`: the
+# repeats and their outputs read both. An input given once has one output: only
+# repeated inputs need the second grouping over texts.
+INPUTS = """
+SELECT workflow, step, input, count(*) AS n, min(seq) AS first_seq
+FROM ordered
+WHERE status = 'ok' AND input IS NOT NULL
+GROUP BY workflow, step, input
+"""
+
+PAIRS = """
+SELECT o.workflow, o.step, o.input, o.output, count(*) AS n, min(o.seq) AS first_seq
+FROM ordered AS o
+JOIN inputs AS i ON o.workflow = i.workflow AND o.step = i.step AND o.input = i.input
+WHERE o.status = 'ok' AND i.n >= 2
+GROUP BY o.workflow, o.step, o.input, o.output
+"""
+
+# Distinct inputs of every execution: those of successful ones (`inputs`) and those
+# only failed executions were given (few: the big grouping over texts is not redone).
+DISTINCT_INPUTS = """
 WITH
-pairs AS (
-    SELECT workflow, step, input, output, count(*) AS n, min(seq) AS first_seq
-    FROM ordered
-    WHERE status = 'ok' AND input IS NOT NULL
-    GROUP BY workflow, step, input, output
+ok AS (
+    SELECT workflow, step, count(*) AS n
+    FROM inputs
+    GROUP BY workflow, step
 ),
-inputs AS (
-    SELECT workflow, step, input, sum(n) AS n, max(n) AS top, count(*) AS variants,
-           min(first_seq) AS first_seq
+failed AS (
+    SELECT o.workflow, o.step, count(DISTINCT o.input) AS n
+    FROM ordered AS o
+    LEFT JOIN inputs AS i ON o.workflow = i.workflow AND o.step = i.step AND o.input = i.input
+    WHERE (o.status <> 'ok' OR o.status IS NULL) AND o.input IS NOT NULL AND i.input IS NULL
+    GROUP BY o.workflow, o.step
+)
+SELECT coalesce(ok.workflow, failed.workflow) AS workflow,
+       coalesce(ok.step, failed.step) AS step,
+       coalesce(ok.n, 0) + coalesce(failed.n, 0) AS distinct_inputs
+FROM ok
+FULL OUTER JOIN failed ON ok.workflow = failed.workflow AND ok.step = failed.step
+"""
+
+REPEATS = """
+WITH
+counted AS (
+    SELECT workflow, step,
+           count(*) AS distinct_ok_inputs,
+           sum(CASE WHEN n >= 2 THEN 0 ELSE 1 END) AS single,
+           sum(CASE WHEN n >= 2 THEN 1 ELSE 0 END) AS repeated_inputs,
+           sum(CASE WHEN n >= 2 THEN n ELSE 0 END) AS repeat_executions
+    FROM inputs
+    GROUP BY workflow, step
+),
+tops AS (
+    SELECT workflow, step, max(n) AS top, count(*) AS variants
     FROM pairs
     GROUP BY workflow, step, input
-)"""
-
-REPEATS = f"""
-{INPUT_GROUPS}
-SELECT workflow, step,
-       count(*) AS distinct_ok_inputs,
-       sum(variants) AS distinct_pairs,
-       sum(CASE WHEN n >= 2 THEN 1 ELSE 0 END) AS repeated_inputs,
-       sum(CASE WHEN n >= 2 THEN n ELSE 0 END) AS repeat_executions,
-       sum(CASE WHEN n >= 2 THEN top ELSE 0 END) AS repeat_agreeing
-FROM inputs
-GROUP BY workflow, step
+),
+agreeing AS (
+    SELECT workflow, step, sum(top) AS agreeing, sum(variants) AS variants
+    FROM tops
+    GROUP BY workflow, step
+)
+SELECT c.workflow, c.step, c.distinct_ok_inputs,
+       c.single + coalesce(a.variants, 0) AS distinct_pairs,
+       c.repeated_inputs, c.repeat_executions,
+       coalesce(a.agreeing, 0) AS repeat_agreeing
+FROM counted AS c
+LEFT JOIN agreeing AS a ON c.workflow = a.workflow AND c.step = a.step
 """
 
 # The outputs of the first SIMILARITY_GROUPS repeated inputs of each step.
 REPEATED_OUTPUTS = f"""
-{INPUT_GROUPS},
+WITH
 chosen AS (
     SELECT workflow, step, input, group_rank
     FROM (
@@ -257,7 +297,9 @@ QUERIES = {
     "kinds": KINDS,
     "calls": CALLS,
     "outputs": OUTPUTS,
-    "top_outputs": TOP_OUTPUTS,
+    "inputs": INPUTS,
+    "pairs": PAIRS,
+    "distinct_inputs": DISTINCT_INPUTS,
     "repeats": REPEATS,
     "repeated_outputs": REPEATED_OUTPUTS,
 }
@@ -283,6 +325,10 @@ def step_measures(engine: Engine, source: str = "steps") -> pd.DataFrame:
     frame = frame.join(_calls(engine, frame))
     frame = frame.drop(columns="most_attempts")
     frame = frame.join(_outputs(engine), how="left")
+    engine.materialize("inputs", INPUTS)
+    engine.materialize("pairs", PAIRS)
+    distinct = engine.query(DISTINCT_INPUTS).to_pandas().set_index(KEYS)["distinct_inputs"]
+    frame["distinct_inputs"] = distinct.reindex(frame.index).fillna(0).astype(float)
     repeats = _repeats(engine, frame)
     frame = frame.drop(columns=["with_input", "distinct_inputs"]).join(repeats, how="left")
     frame["repeat_similarity"] = _similarity(engine.query(REPEATED_OUTPUTS), order)
@@ -347,13 +393,24 @@ def _outputs(engine: Engine) -> pd.DataFrame:
     step usually writes text, or whose shape (type, and keys of an object) is not the
     step's usual one. null, [] and {} are ordinary values ("nothing found").
     """
-    frame = engine.query(OUTPUTS).to_pandas().set_index(KEYS)
-    if frame.empty:
-        return frame
+    top = engine.query(OUTPUTS)
+    if top.num_rows == 0:
+        # (As before: a log without a successful execution has none of these facts.)
+        return pd.DataFrame(
+            columns=["distinct_outputs", "majority_share", "entropy_bits", "total"],
+            index=pd.MultiIndex.from_arrays([[], []], names=KEYS),
+        )
+    # Each step's distribution is on every row of it: its first row (rank 1) stands for it.
+    first = pc.equal(top["rank"], 1)
+    frame = (
+        top.filter(first)
+        .select([*KEYS, "distinct_outputs", "majority_share", "entropy_bits", "total"])
+        .to_pandas()
+        .set_index(KEYS)
+    )
     total = frame["total"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         frame["entropy"] = np.where(total > 1, frame["entropy_bits"] / np.log2(total), 0.0)
-    top = engine.query(TOP_OUTPUTS)
     shapes: dict[tuple[str, str], tuple[str, float, int, int]] = {}
     workflows, steps = top["workflow"].to_pylist(), top["step"].to_pylist()
     texts, counts = top["output"].to_pylist(), top["n"].to_pylist()

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from solidify.assess.schema import STEP_TABLE_SCHEMA
@@ -87,7 +88,7 @@ class StepTable:
             out.con.execute(f"DROP TABLE {TABLE}").fetchall()
             rows = _as_read(table.select(STEP_TABLE_SCHEMA.names))
             # A view has no `rowid`: the order rows were given in, as the queries expect.
-            rows = rows.append_column("rowid", pa.array(range(rows.num_rows), pa.int64()))
+            rows = rows.append_column("rowid", pa.array(np.arange(rows.num_rows, dtype=np.int64)))
             out.con.register(TABLE, rows)
         except BaseException:
             out.close()
