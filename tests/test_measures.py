@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 
 from solidify.assess import measures, relays, rollups
 from solidify.assess.ingest import read_logs
-from solidify.assess.metrics import Texts, step_metrics
 from solidify.assess.pricing import PRICE_GROUPS, PRICED, Pricer, register_rates
-from solidify.assess.rollups import mark_rollups
 from solidify.assess.schema import STEP_TABLE_SCHEMA
 from solidify.assess.steptable import StepTable
+from tests.reference.frames import mark_rollups, price
+from tests.reference.metrics import Texts, step_metrics
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 
@@ -31,7 +31,7 @@ def _both(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     itself; the numpy measures are given them by the pandas rule."""
     arrow = pa.Table.from_pandas(table[list(STEP_TABLE_SCHEMA.names)], preserve_index=False)
     table = mark_rollups(table)
-    old = step_metrics(table, Pricer().price(table), Texts.encode(table["input"]),
+    old = step_metrics(table, price(Pricer(), table), Texts.encode(table["input"]),
                        Texts.encode(table["output"]))  # fmt: skip
     with StepTable.of([arrow]) as engine:
         register_rates(engine, Pricer())

@@ -11,20 +11,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solidify.assess import assessment
 from solidify.assess.ingest import read_logs
-from solidify.assess.metrics import Texts
 from solidify.assess.relays import tool_relays
 from solidify.assess.schema import STEP_TABLE_SCHEMA
 from solidify.assess.steptable import StepTable
+from tests.reference import frames
+from tests.reference.metrics import Texts
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 
 
 def _numpy_relays(frame: pd.DataFrame) -> dict[tuple[str, str], str]:
-    return assessment.tool_relays(
-        frame, Texts.encode(frame["input"]), Texts.encode(frame["output"])
-    )
+    return frames.tool_relays(frame, Texts.encode(frame["input"]), Texts.encode(frame["output"]))
 
 
 def _table(rows: list[dict]) -> pa.Table:

@@ -16,6 +16,7 @@ from solidify.assess.ingest import read_logs
 from solidify.assess.schema import STEP_TABLE_SCHEMA
 from solidify.assess.steptable import StepTable
 from tests.conftest import CORPUS
+from tests.reference import frames
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 
@@ -44,7 +45,7 @@ def _same_as_pandas(engine: StepTable, frame: pd.DataFrame) -> None:
     assert {
         (r["workflow"], r["run_id"], r["step_id"], r["why"]) for r in found
     } == _found_by_pandas(frame)
-    assert rollups.step_notes(engine) == rollups.frame_notes(rollups.mark_rollups(frame))
+    assert rollups.step_notes(engine) == frames.frame_notes(frames.mark_rollups(frame))
 
 
 FAMILY = [
@@ -161,4 +162,4 @@ def test_rollups_equal_the_pandas_rule_on_any_family(table: pa.Table) -> None:
         _same_as_pandas(engine, frame)
     # A view of the same rows (no rowid of its own) gives the same notes.
     with StepTable.viewing(table) as engine:
-        assert rollups.step_notes(engine) == rollups.frame_notes(rollups.mark_rollups(frame))
+        assert rollups.step_notes(engine) == frames.frame_notes(frames.mark_rollups(frame))

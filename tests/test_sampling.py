@@ -18,13 +18,14 @@ import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solidify.assess import assessment, sampling
+from solidify.assess import sampling
 from solidify.assess.ingest import Ingested, read_logs
-from solidify.assess.metrics import Texts
 from solidify.assess.sampling import SearchPlan, step_samples
 from solidify.assess.schema import STEP_TABLE_SCHEMA
 from solidify.assess.steptable import StepTable
 from solidify.assess.synthesis.job import Job
+from tests.reference import frames
+from tests.reference.metrics import Texts
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 
@@ -34,10 +35,10 @@ def _table(rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist([{**base, **row} for row in rows], schema=STEP_TABLE_SCHEMA)
 
 
-def _old_plan(engine: StepTable) -> assessment.SearchPlan:
+def _old_plan(engine: StepTable) -> frames.SearchPlan:
     """Today's plan, from the pandas frame the assessment reads today."""
     frame = Ingested(engine).frame()
-    return assessment.SearchPlan.of(frame, Texts.encode(frame["input"]),
+    return frames.SearchPlan.of(frame, Texts.encode(frame["input"]),
                                     Texts.encode(frame["output"]))  # fmt: skip
 
 

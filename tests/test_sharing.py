@@ -11,8 +11,7 @@ import pandas as pd
 
 from solidify.assess.canonical import canonical_json
 from solidify.assess.ingest import read_logs
-from solidify.assess.metrics import _quantiles
-from tests.conftest import record, write_jsonl
+from tests.conftest import record
 
 
 def _mixed_log(tmp_path: Path) -> Path:
@@ -73,20 +72,6 @@ def test_the_same_value_written_differently_is_one_input(tmp_path: Path) -> None
     assert table["extra"].iloc[2] == '{"z":1}'
 
 
-def test_quantiles_match_pandas() -> None:
-    rng = np.random.default_rng(3)
-    key = rng.integers(0, 7, size=500)
-    values = rng.normal(size=500)
-    values[rng.random(500) < 0.1] = np.nan
-    key[key == 6] = 5  # key 6 has no rows
-    p50, p95 = _quantiles(key, values, 7, (0.5, 0.95))
-    frame = pd.DataFrame({"k": key, "v": values})
-    expected = frame.groupby("k")["v"].quantile([0.5, 0.95]).unstack()
-    np.testing.assert_allclose(p50[:6], expected[0.5].reindex(range(6)).to_numpy())
-    np.testing.assert_allclose(p95[:6], expected[0.95].reindex(range(6)).to_numpy())
-    assert np.isnan(p50[6])
-
-
 def test_duckdb_reads_what_the_record_checks_read(tmp_path: Path, monkeypatch) -> None:
     """DuckDB's query and the line-by-line record checks must build the same step table
     from the same records, and name the same bad lines."""
@@ -104,27 +89,3 @@ def test_duckdb_reads_what_the_record_checks_read(tmp_path: Path, monkeypatch) -
     pd.testing.assert_frame_equal(duck.frame(), careful.frame())
     assert [str(p) for p in duck.problems.first] == [str(p) for p in careful.problems.first]
     assert [(p.line, p.field) for p in duck.problems.first] == [(335, "attempt"), (557, "attempt")]
-
-
-def test_texts_that_share_a_hash_are_told_apart(tmp_path: Path, monkeypatch) -> None:
-    """Codes come from hashes taken while reading; if two texts ever shared one, the
-    assessment must notice and use the texts themselves."""
-    from solidify.assess import records
-    from solidify.assess.assessment import assess
-
-    rows = [
-        record(run_id=f"r{i}", step="pick", input={"n": i % 9}, output=f"v{i % 9}", model="gpt-4o")
-        for i in range(120)
-    ]
-    path = write_jsonl(tmp_path / "log.jsonl", rows)
-    honest = assess(read_logs([str(path)]).frame()).to_dict()
-    monkeypatch.setattr(records, "hash_texts", lambda texts: np.zeros(len(texts), dtype=np.uint64))
-    table = read_logs([str(path)]).frame()
-    assert table["input_hash"].nunique() == 1  # every text "collides"
-    colliding = assess(table).to_dict()
-    for result in (honest, colliding):
-        for step in result["workflows"][0]["steps"]:
-            step.get("synthesis", {}).pop("seconds", None)
-    assert colliding == honest
-    step = colliding["workflows"][0]["steps"][0]
-    assert step["determinism_parts"]["distinct_outputs"] == 9

@@ -15,13 +15,14 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from solidify.assess import maturity, trends
-from solidify.assess.assessment import orchestrated
 from solidify.assess.config import Config
 from solidify.assess.model import Assessment
 from solidify.assess.pricing import Pricer, register_rates
 from solidify.assess.schema import AI_KINDS, STEP_TABLE_SCHEMA, as_strings
 from solidify.assess.steptable import StepTable
 from solidify.assess.workflow_facts import WorkflowFacts, workflow_facts, workflow_facts_sql
+from tests.reference import frames
+from tests.reference.frames import orchestrated
 
 START = datetime(2026, 1, 5, tzinfo=timezone.utc)
 
@@ -75,7 +76,7 @@ def _facts_dict(facts: WorkflowFacts) -> dict:
 
 def _pandas_window_facts(frame: pd.DataFrame, days: int, replace: set[str]) -> dict:
     return {
-        name: maturity.window_facts(maturity.window(rows, days), replace, declared=False)
+        name: frames.window_facts(frames.window(rows, days), replace, declared=False)
         for name, rows in _groups(frame).items()
     }
 
@@ -245,15 +246,19 @@ def test_trends_equal_the_pandas_trends_on_the_samples(samples_assessed, by: str
     with _engine(table) as engine:
         new = trends.trends(engine, assessment, by=by)
         assert trends.auto_period(engine) == _pandas_auto_period(table)
-    old = trends.trends(table, assessment, by=by)
+    old = frames._frame_trends(table, assessment, by=by)
     assert len(new) > 3
     _same_periods(old, new)
 
 
 def _pandas_auto_period(table: pd.DataFrame) -> str:
-    from solidify.cli import auto_period
-
-    return auto_period(table)
+    """Months over two months or more, weeks over two weeks, else days (cli.auto_period
+    before the engine)."""
+    started = table["started_at"].dropna()
+    if started.empty:
+        return "month"
+    days = (started.max() - started.min()).days
+    return "month" if days >= 60 else "week" if days >= 14 else "day"
 
 
 def _assessed_as(assessment: Assessment, names: tuple[str, ...]) -> Assessment:
@@ -278,7 +283,7 @@ def test_trends_equal_the_pandas_trends_on_any_table(
     with _engine(frame) as engine:
         new = trends.trends(engine, assessment, config, by=by)
         assert trends.auto_period(engine) == _pandas_auto_period(frame)
-    _same_periods(trends.trends(frame, assessment, config, by=by), new)
+    _same_periods(frames._frame_trends(frame, assessment, config, by=by), new)
 
 
 def test_the_stages_read_the_source_given(samples_assessed) -> None:

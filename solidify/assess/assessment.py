@@ -31,7 +31,13 @@ import pandas as pd
 import pyarrow as pa
 
 from solidify.assess.config import Config
-from solidify.assess.maturity import WindowCounts, facts_of, reproducible_steps, stage, window_counts
+from solidify.assess.maturity import (
+    WindowCounts,
+    facts_of,
+    reproducible_steps,
+    stage,
+    window_counts,
+)
 from solidify.assess.measures import step_measures
 from solidify.assess.model import Assessment, StepAssessment, WorkflowAssessment
 from solidify.assess.pricing import Pricer, register_rates
@@ -205,9 +211,3 @@ def _workflow(
 
 
 __all__ = ["AI_KINDS", "assess"]
-
-
-def orchestrated(table: pd.DataFrame) -> set[str]:
-    """Workflows whose logs come from an orchestrator running a declared definition."""
-    marked = table["extra"].fillna("").str.contains('"orchestrator":', regex=False)
-    return set(table.loc[marked, "workflow"].astype(str)) if marked.any() else set()

@@ -12,11 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from solidify.assess.config import Thresholds
-from solidify.assess.metrics import fold_calls
 from solidify.assess.model import Maturity, NextStep, StepAssessment
 from solidify.assess.recommend import program_problems
 from solidify.assess.steptable import Engine
@@ -84,85 +80,6 @@ def reproducible_steps(steps: list[StepAssessment], th: Thresholds) -> set[str]:
             and not program_problems(s.synthesis, th)
         )
     }
-
-
-def window(table: pd.DataFrame, days: int) -> pd.DataFrame:
-    """The rows of the latest `days` days of this workflow's logs."""
-    started = table["started_at"]
-    if started.isna().all() or days <= 0:
-        return table
-    end = started.max()
-    return table[started.isna() | (started >= end - pd.Timedelta(days=days))]
-
-
-def window_facts(
-    rows: pd.DataFrame,
-    replace_steps: set[str],
-    *,
-    declared: bool,
-) -> WindowFacts:
-    is_ai = rows["kind"].isin(AI_KINDS).to_numpy()
-    # A span that holds other spans (a trace's root, a framework's wrapper) is not code
-    # doing work of its own: only leaf code counts as code.
-    parents = rows["parent_id"].dropna()
-    wrapper = rows["step_id"].isin(set(parents.astype(str))).to_numpy(dtype=bool)
-    is_code = (rows["kind"] == "code").to_numpy(dtype=bool) & ~wrapper
-    step, step_names = pd.factorize(rows["step"])
-    step_names = np.asarray(step_names, dtype=object)
-    run_codes = pd.factorize(rows["run_id"])[0]
-    calls = fold_calls(
-        np.zeros(len(rows), dtype=np.int64),
-        run_codes,
-        step,
-        rows["attempt"].to_numpy(dtype="int64", na_value=1),
-        (rows["status"] == "ok").to_numpy(),
-        order=(
-            rows["line"].to_numpy(dtype="int64", na_value=0),
-            pd.factorize(rows["source"])[0],
-            rows["started_at"].dt.tz_convert(None).to_numpy(dtype="datetime64[us]").astype("int64"),
-        ),
-    )
-    runs = run_codes[calls.first_row]
-    ai_call = is_ai[calls.first_row]
-    first_failed = ai_call & ~calls.first_ok
-    failed_runs = len(set(runs[~calls.last_ok]))
-    stability = _run_shape_stability(run_codes, step, len(step_names))
-    code_steps = set(step_names[np.unique(step[is_code])]) if is_code.any() else set()
-    started = rows["started_at"].dropna()
-    return (
-        WindowFacts(
-            executions=len(rows),
-            ai_executions=int(is_ai.sum()),
-            code_executions=int(is_code.sum()),
-            tool_executions=int((rows["kind"] == "tool").sum()),
-            mechanical_ai_executions=int(
-                (is_ai & rows["step"].isin(list(replace_steps)).to_numpy()).sum()
-            ),
-            ai_calls_first_failed=int(first_failed.sum()),
-            ai_calls_retried_after_failure=int((first_failed & (calls.attempts > 1)).sum()),
-            runs=int(run_codes.max(initial=-1)) + 1,
-            runs_failed=int(failed_runs),
-            run_shape_stability=stability,
-            validation_steps=tuple(sorted(s for s in code_steps if VALIDATION_NAME.search(s))),
-            declared=declared,
-            start=started.min().isoformat() if len(started) else None,
-            end=started.max().isoformat() if len(started) else None,
-        )
-        if len(rows)
-        else WindowFacts(0, 0, 0, 0, 0, 0, 0, 0, 0, 1.0, (), declared, None, None)
-    )
-
-
-def _run_shape_stability(runs: np.ndarray, steps: np.ndarray, distinct: int) -> float:
-    """Share of runs whose set of steps is the most common set. A run's set is summarised
-    as the sum of one random 64-bit number per distinct step (vectorised, no Python loop)."""
-    if len(runs) == 0:
-        return 1.0
-    salt = np.random.default_rng(0).integers(1, 2**62, size=distinct, dtype=np.uint64)
-    pairs = pd.DataFrame({"run": runs, "step": steps}).drop_duplicates()
-    signature = pd.Series(salt[pairs["step"].to_numpy()], index=pairs["run"].to_numpy())
-    per_run = signature.groupby(level=0).sum()
-    return float(per_run.value_counts(normalize=True).iloc[0])
 
 
 @dataclass(frozen=True)

@@ -279,35 +279,9 @@ def _describe(v: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-HASH_COLUMNS = ("input_hash", "output_hash")
-_NULL_TEXT = b"null"
-
-
-def text_hashes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Python's hash of each value's UTF-8 bytes ("null" where missing), as uint64.
-
-    Equal texts hash equal, so the codes of inputs and outputs come from these instead
-    of from hashing a million strings again in one process (`metrics.Texts.of`, which
-    checks every text against its code's first one, so a collision cannot merge two
-    values). The hash is seeded per interpreter, and forked helpers share the seed;
-    it is never stored.
-    """
-    values = column.cast(pa.binary()).to_pylist()
-    return hash_texts([_NULL_TEXT if v is None else v for v in values])
-
-
-def hash_texts(encoded: list[bytes]) -> np.ndarray:
-    """The hash of each UTF-8 text, as uint64 (see `text_hashes`)."""
-    return np.fromiter(map(hash, encoded), np.int64, len(encoded)).view(np.uint64)
-
-
 def in_memory(table: pa.Table) -> pa.Table:
-    """The step table as the assessment holds it: `input_hash` and `output_hash` beside
-    it, and the grouping keys dictionary-encoded (block by block, where blocks are read
-    in two processes; pandas turns the unified dictionaries into categories)."""
-    for name, column in zip(HASH_COLUMNS, ("input", "output"), strict=True):
-        if name not in table.column_names:
-            table = table.append_column(name, pa.array(text_hashes(table.column(column))))
+    """The step table as pandas holds it: the grouping keys dictionary-encoded (pandas
+    turns the dictionaries into categories)."""
     for name in CATEGORY_COLUMNS:
         at = table.schema.get_field_index(name)
         if not pa.types.is_dictionary(table.schema.field(at).type):

@@ -17,9 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-
 from solidify.assess.steptable import Engine
 
 KEYS = ["workflow", "run_id", "step_id"]
@@ -110,48 +107,6 @@ class RollupNote:
     reason: str
 
 
-def _children(table: pd.DataFrame) -> pd.DataFrame:
-    """Per row: the number of direct children with usage and their summed tokens."""
-    kids = table[table["parent_id"].notna()]
-    used = kids["input_tokens"].fillna(0).gt(0) | kids["output_tokens"].fillna(0).gt(0)
-    kids = kids.assign(used=used.astype("int64"))
-    sums = kids.groupby(["workflow", "run_id", "parent_id"], observed=True)[
-        ["input_tokens", "output_tokens", "used"]
-    ].sum()
-    sums.index = sums.index.set_names(KEYS)
-    sums.columns = ["children_input", "children_output", "children"]
-    return table[[*KEYS, "input_tokens", "output_tokens"]].join(sums, on=KEYS)
-
-
-def _verdicts(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """(equals, contains): per row, whether its usage equals or contains its children's."""
-    if table["step_id"].isna().all() or table["parent_id"].isna().all():
-        none = pd.Series(False, index=table.index)
-        return none, none
-    joined = _children(table)
-    has = joined["children"].fillna(0).gt(0)
-    own_in = joined["input_tokens"].astype("Float64").fillna(0)
-    own_out = joined["output_tokens"].astype("Float64").fillna(0)
-    kids_in = joined["children_input"].astype("Float64").fillna(0)
-    kids_out = joined["children_output"].astype("Float64").fillna(0)
-    usage = own_in.gt(0) | own_out.gt(0)
-    equals = (has & usage & own_in.eq(kids_in) & own_out.eq(kids_out)).fillna(False)
-    contains = (has & usage & own_in.ge(kids_in) & own_out.ge(kids_out)).fillna(False)
-    return equals.astype(bool), (contains & ~equals).astype(bool)
-
-
-def mark_rollups(table: pd.DataFrame) -> pd.DataFrame:
-    """The table with `rollup` set on every parent whose usage equals or contains its
-    children's (rows a reader or the log marked stay marked)."""
-    equals, contains = _verdicts(table)
-    found = equals | contains
-    if not found.any():
-        return table
-    table = table.copy()
-    table["rollup"] = table["rollup"].astype(bool) | found.to_numpy()
-    return table
-
-
 def step_notes(engine: Engine, source: str = "steps") -> dict[tuple[str, str], RollupNote]:
     """Per (workflow, step) that has roll-ups (found by the rule, or marked by the reader
     or the log): how many, and the most common reason in words (the first met among
@@ -168,24 +123,6 @@ def step_notes(engine: Engine, source: str = "steps") -> dict[tuple[str, str], R
 
 def _note(executions: int, reason: str) -> RollupNote:
     return RollupNote(executions, f"roll-up: {reason}; its cost is counted on those calls")
-
-
-def frame_notes(table: pd.DataFrame) -> dict[tuple[str, str], RollupNote]:
-    """`step_notes` of a pandas step table whose `rollup` column `mark_rollups` set."""
-    marked = table["rollup"].astype(bool)
-    if not marked.any():
-        return {}
-    equals, contains = _verdicts(table)
-    why = np.where(equals, EQUALS, np.where(contains, CONTAINS, MARKED))
-    rows = pd.DataFrame({
-        "workflow": table["workflow"].astype(str), "step": table["step"].astype(str),
-        "why": why, "marked": marked.to_numpy(),
-    })[marked.to_numpy()]  # fmt: skip
-    notes: dict[tuple[str, str], RollupNote] = {}
-    for (workflow, step), group in rows.groupby(["workflow", "step"], sort=False):
-        reason = group["why"].value_counts().index[0]
-        notes[(str(workflow), str(step))] = _note(len(group), str(reason))
-    return notes
 
 
 def annotate(steps: Iterable[object], notes: dict[tuple[str, str], RollupNote]) -> None:

@@ -239,7 +239,7 @@ def _canonical(texts: pa.ChunkedArray) -> list[str | None]:
 
 
 def _hashes(texts: Iterable[str]) -> np.ndarray:
-    """The 64-bit hashes sample_indices ranks by (metrics.Texts' hashes of the texts)."""
+    """The 64-bit hashes sample_indices ranks by (synthesis.engine.text_hashes' too)."""
     return pd.util.hash_array(np.asarray(list(texts), dtype=object), categorize=False)
 
 

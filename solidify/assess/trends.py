@@ -12,7 +12,6 @@ from typing import Any
 
 import pandas as pd
 
-from solidify.assess.assessment import orchestrated
 from solidify.assess.config import Config
 from solidify.assess.maturity import (
     counting_queries,
@@ -21,12 +20,10 @@ from solidify.assess.maturity import (
     probe,
     reproducible_steps,
     stage,
-    window_facts,
 )
 from solidify.assess.model import Assessment
 from solidify.assess.pricing import PRICED, Pricer, register_rates
-from solidify.assess.schema import AI_KINDS, as_strings
-from solidify.assess.steptable import Engine
+from solidify.assess.steptable import Engine, StepTable
 
 PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}  # weeks start on Monday
 
@@ -69,56 +66,16 @@ def trends(
 ) -> list[Period]:
     """One Period per workflow and period that has timestamped executions, oldest first,
     asked of the engine (`source`: the relation read; `priced`: it holds the rates of
-    `config`'s prices already), or of a pandas step table."""
+    `config`'s prices already); a pandas step table is put in one first."""
     if isinstance(table, pd.DataFrame):
-        return _frame_trends(table, assessment, config, by)
+        from solidify.assess.ingest import from_frame
+
+        with StepTable.of([from_frame(table)]) as engine:
+            return engine_trends(engine, assessment, config, by, source)
     return engine_trends(table, assessment, config, by, source, priced=priced)
 
 
-def _frame_trends(
-    table: pd.DataFrame, assessment: Assessment, config: Config | None = None, by: str = "month"
-) -> list[Period]:
-    config = config or Config()
-    if by not in PERIODS:
-        raise ValueError(f"by must be one of {', '.join(PERIODS)}")
-    timed = table[table["started_at"].notna()]
-    if timed.empty:
-        return []
-    cost = Pricer(overrides=config.prices).price(timed).where(~timed["rollup"], 0.0)
-    starts = timed["started_at"].dt.tz_convert(None).dt.to_period(PERIODS[by]).dt.start_time
-    names = as_strings(timed["workflow"])
-    out: list[Period] = []
-    by_name = {w.workflow: w for w in assessment.workflows}
-    declared = set(config.declared) | orchestrated(table)
-    for (workflow, start), at in timed.groupby([names, starts.to_numpy()]).indices.items():
-        w = by_name.get(workflow)
-        if w is None:
-            continue
-        rows = timed.iloc[at]
-        mechanical = reproducible_steps(w.steps, config.thresholds)
-        facts = window_facts(rows, mechanical, declared=workflow in declared)
-        level = stage(facts, w.steps, config.thresholds).level
-        runs = int(rows["run_id"].nunique())
-        spent = float(cost.iloc[at].sum())
-        out.append(
-            Period(
-                workflow=workflow,
-                start=pd.Timestamp(start).date().isoformat(),
-                runs=runs,
-                executions=len(rows),
-                cost_usd=spent,
-                cost_per_run_usd=spent / runs if runs else None,
-                failure_rate=float((rows["status"] != "ok").mean()),
-                ai_execution_share=float(rows["kind"].isin(AI_KINDS).mean()),
-                stage=level,
-            )
-        )
-    out.sort(key=lambda p: (p.workflow, p.start))
-    return out
-
-
-# The engine's version of `trends` (the pandas one above goes once the assessment
-# reads the engine). A period is DuckDB's and Spark's date_trunc: weeks start on Monday.
+# A period is DuckDB's and Spark's date_trunc: weeks start on Monday.
 PERIOD_ROWS = """
 rows AS (
     SELECT workflow, date_trunc('{unit}', started_at) AS grp, run_id, step, kind, status,

@@ -29,7 +29,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from solidify.assess.metrics import Texts
+from solidify.assess.shapes import NULL
 from solidify.assess.synthesis.program import Const, Node, apply, describe, size, strategy, to_dict
 from solidify.assess.synthesis.reuse import Kept, input_shape, matching
 from solidify.assess.synthesis.route import RouteResult, find_and_measure
@@ -159,9 +159,11 @@ _SIDE = 0x5BD1E9955BD1E995
 
 
 def text_hashes(values) -> np.ndarray:
-    """The same hashes `assess` samples with (metrics.Texts), so that `migrate` and `verify`
-    hold out exactly the examples the assessment held out."""
-    return Texts.encode(pd.Series(values, dtype=object)).hashes()
+    """The same hashes `assess` samples with (sampling.SearchPlan), so that `migrate` and
+    `verify` hold out exactly the examples the assessment held out (a missing text is
+    hashed as `null`, as the engine reads it)."""
+    texts = np.asarray([NULL if v is None else v for v in values], dtype=object)
+    return pd.util.hash_array(texts, categorize=False)
 
 
 def sample_indices(
