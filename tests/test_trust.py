@@ -16,6 +16,7 @@ from solidify.assess.assessment import assess
 from solidify.assess.canonical import canonical_json
 from solidify.assess.config import Thresholds
 from solidify.assess.ingest import read_logs
+from solidify.assess.sampling import step_samples
 from solidify.assess.synthesis.engine import fit_and_measure, split
 from tests.conftest import write_jsonl
 
@@ -72,7 +73,8 @@ def records(rows: list[tuple[Any, Any]]) -> list[dict[str, Any]]:
 
 def assessed(tmp_path: Path, rows: list[tuple[Any, Any]]):
     path = write_jsonl(tmp_path / "log.jsonl", records(rows))
-    return assess(read_logs([str(path)]).frame(), workers=1).workflows[0].steps[0]
+    with read_logs([str(path)]) as result:
+        return assess(result.table, workers=1).workflows[0].steps[0]
 
 
 def fraud_check(n: int, seed: int = 7) -> list[tuple[Any, Any]]:
@@ -334,9 +336,11 @@ def test_a_constant_is_no_replacement_when_the_log_says_otherwise_beyond_the_sam
     assert first.recommendation.action == "replace" and first.synthesis.constant
 
     def sampled(rows) -> set[tuple[str, str]]:
-        # The texts the step table holds: canonical JSON.
-        train, held = split((canonical_json(x), canonical_json(y)) for x, y in rows)
-        return set(train + held)
+        # What the engine samples for the search, as canonical JSON texts.
+        path = write_jsonl(tmp_path / "probe.jsonl", records(rows))
+        with read_logs([str(path)]) as result:
+            (sample,) = step_samples(result.table).values()
+        return set(sample.rows)
 
     flipped = 0
     for i, (x, _) in enumerate(rows):
