@@ -29,7 +29,7 @@ def _table(rows: list[dict]) -> pa.Table:
 
 
 def _found_by_pandas(frame: pd.DataFrame) -> set[tuple[str, str, str, str]]:
-    equals, contains = rollups._verdicts(frame)
+    equals, contains = frames._verdicts(frame)
     out = set()
     for why, rows in (
         ("equals", frame[equals.to_numpy()]),
