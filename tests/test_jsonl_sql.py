@@ -299,6 +299,17 @@ def test_each_way_of_reading_gives_the_record_checks_rows(tmp_path, monkeypatch,
     assert len(by_duckdb) + len(problems) == 6 and ": attempt: " in problems[-1]
 
 
+def test_a_line_longer_than_the_scan_takes_sends_the_file_to_the_blocks(tmp_path, monkeypatch):
+    monkeypatch.setattr(jsonl_sql, "SCAN_LINE_BYTES", 64 * 1024)
+    path = tmp_path / "log.jsonl"
+    path.write_text("\n".join([*_LINES[:5], _LINES[5].replace("r5", "x" * 100_000)]) + "\n")
+    seen = _paths_taken(monkeypatch)
+    with read_logs([str(path)]) as read:
+        assert seen == ["whole refused", "blocks"]
+        assert read.frame()["line"].tolist() == [1, 2, 4, 5, 6]
+        assert len(read.frame()["run_id"].iloc[-1]) == 100_000
+
+
 def test_a_line_that_is_not_utf8_in_a_big_file_is_named_by_its_line(tmp_path, monkeypatch):
     path = tmp_path / "log.jsonl"
     lines = [line.encode() for line in _LINES]
