@@ -352,3 +352,12 @@ def test_one_value_logged_with_its_keys_in_any_order_is_one_text(tmp_path):
         want = [canonical_json(value)], [canonical_json([value])], [canonical_json({"tag": value})]
         assert (by_step[f"s{i}"]["i"], by_step[f"s{i}"]["o"], by_step[f"s{i}"]["e"]) == want
     assert by_step["dup"]["i"] == ['{"a":2}']
+
+
+def test_no_progress_bar_is_drawn_over_the_commands_output(tmp_path):
+    """DuckDB draws one on the terminal for a query over 2 s (a large file's scan)."""
+    path = tmp_path / "log.jsonl"
+    path.write_text("\n".join(_LINES) + "\n", encoding="utf-8")
+    with read_logs([str(path)]) as read:
+        setting = read.table.query("SELECT current_setting('enable_progress_bar') AS on_")
+        assert setting.column("on_").to_pylist() == [False]

@@ -18,11 +18,10 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 import orjson
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -46,6 +45,9 @@ from solidify.assess.schema import (
 )
 from solidify.assess.steptable import TABLE, StepTable
 from solidify.errors import InputError
+
+if TYPE_CHECKING:  # pandas only for the frame: reading starts without it
+    import pandas as pd
 
 Progress = Callable[[int], None]
 
@@ -708,6 +710,8 @@ def _short(exc: BaseException) -> str:
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
     """The step table as pandas: categories for the grouping keys, nullable integers."""
+    import pandas as pd
+
     table = in_memory(table).unify_dictionaries()
     frame = table.to_pandas(
         types_mapper={

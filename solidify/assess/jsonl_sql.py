@@ -129,7 +129,7 @@ def _value(name: str) -> tuple[str, str]:
     return j, "false"  # json: any value
 
 
-def _rows_sql(source: str) -> str:
+def _rows_sql(source: str) -> tuple[str, str]:
     """Every non-blank line of `source` (columns line, text): its fields' JSON texts (f),
     its keys, each field's typed value (v_NAME) and whether it is flagged."""
     as_json = _structure({name: "JSON" for name in _FIELDS})
@@ -273,7 +273,10 @@ def _canonical_texts(texts: pa.Array) -> pa.Array:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection) -> None:
-    """The msgspec rewrite as a vectorised function of the connection (once)."""
+    """The msgspec rewrite as a vectorised function of the connection (once), and no
+    progress bar: DuckDB draws one on the terminal for a query over 2 s (a large file's
+    scan), in the middle of the command's own output."""
+    con.execute("SET enable_progress_bar = false").fetchall()
     text = duckdb.sqltype("VARCHAR")
     with contextlib.suppress(duckdb.NotImplementedException):  # already there
         con.create_function(CANONICAL_UDF, _canonical_texts, [text], text, type="arrow")
