@@ -1,10 +1,11 @@
 """Canonical JSON Lines read by DuckDB into the step table.
 
 A plain file (not compressed, no carriage return, NUL or \\x01 byte) is read in one
-parallel scan by DuckDB's CSV reader, one line per row with its exact line number
-(`WITH ORDINALITY`; blank lines count). Any other file (gzipped, stdin, a line DuckDB
-cannot take as UTF-8) is cut into blocks that end at a newline by Python (numpy finds
-the newlines), each block's lines handed to DuckDB as one Arrow array.
+scan by DuckDB's CSV reader, one line per row with its exact line number (`WITH
+ORDINALITY`; blank lines count), into a temporary table that the parse reads in
+parallel. Any other file (gzipped, stdin, a line DuckDB cannot take as UTF-8 or longer
+than 8 MB) is cut into blocks that end at a newline by Python (numpy finds the
+newlines), each block's lines handed to DuckDB as one Arrow array.
 
 Either way one query parses each line once (`json_transform` to the fields' JSON texts)
 and takes the typed values from those texts with cheap tests (a string starts with a
@@ -305,8 +306,9 @@ def read_whole(steps: StepTable, path: str, builder: BatchBuilder) -> bool:
         # half the time of one query on two cores.
         con.execute(f"CREATE OR REPLACE TEMP TABLE {LINES} AS SELECT * FROM {lines}",
                     {"path": path}).fetchall()  # fmt: skip
-    except duckdb.InvalidInputException:
-        # Not UTF-8, or a line longer than the scan takes: the blocks' way reads it.
+    except (duckdb.InvalidInputException, duckdb.OutOfMemoryException):
+        # Not UTF-8, a line longer than the scan takes, or no room to number the lines
+        # (nowhere to spill): the blocks' way reads it, 32 MB at a time.
         con.execute(f"DROP TABLE IF EXISTS {LINES}").fetchall()
         return False
     try:
