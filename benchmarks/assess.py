@@ -125,9 +125,10 @@ with read_logs([sys.argv[1]]) as result:
 """
 
 
-def timed(command: list[str]) -> tuple[float, float, str]:
+def timed(command: list[str]) -> tuple[float, float, str, float]:
     """Wall seconds, peak RSS in MB of the child (and of the processes it waited for),
-    and its stdout."""
+    its stdout, and its CPU seconds (user + system: steadier than wall time on a shared
+    machine)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         child = subprocess.Popen(command, stdout=out, stderr=err)
@@ -139,7 +140,8 @@ def timed(command: list[str]) -> tuple[float, float, str]:
         if child.returncode != 0:
             sys.exit(f"{command[:3]} failed:\n{err.read().decode()[-2000:]}")
         # ru_maxrss is in KB on Linux.
-        return seconds, usage.ru_maxrss / 1024, out.read().decode()
+        cpu = usage.ru_utime + usage.ru_stime
+        return seconds, usage.ru_maxrss / 1024, out.read().decode(), cpu
 
 
 def main() -> None:
@@ -178,8 +180,9 @@ def run(args: argparse.Namespace, folder: Path) -> None:
     for number in range(1, max(1, args.repeat) + 1):
         duck_runs.append(timed(duck))
         read_runs.append(timed(reading))
-        line = (f"run {number}: duckdb {duck_runs[-1][0]:.2f} s {duck_runs[-1][1]:.0f} MB; "
-                f"reading {read_runs[-1][0]:.2f} s {read_runs[-1][1]:.0f} MB "
+        line = (f"run {number}: duckdb {duck_runs[-1][0]:.2f} s (cpu {duck_runs[-1][3]:.2f} s) "
+                f"{duck_runs[-1][1]:.0f} MB; reading {read_runs[-1][0]:.2f} s "
+                f"(cpu {read_runs[-1][3]:.2f} s) {read_runs[-1][1]:.0f} MB "
                 f"(ratio {read_runs[-1][0] / duck_runs[-1][0]:.2f})")  # fmt: skip
         if not args.read_only:
             our_runs.append(timed(ours))
@@ -193,7 +196,8 @@ def run(args: argparse.Namespace, folder: Path) -> None:
         return ", ".join(f"{run[0]:.2f}" for run in runs)
 
     print(f"{'duckdb (counts only)':<29} {duck_s:7.2f} s   peak RSS "
-          f"{max(run[1] for run in duck_runs):7.0f} MB   runs: {spread(duck_runs)}")  # fmt: skip
+          f"{max(run[1] for run in duck_runs):7.0f} MB   runs: {spread(duck_runs)}; "
+          f"cpu {statistics.median(run[3] for run in duck_runs):.2f} s")  # fmt: skip
     rows = [("solidify reading (read_logs)", read_runs)]
     if our_runs:
         steps_assessed = sum(len(w["steps"]) for w in json.loads(our_runs[-1][2])["workflows"])
@@ -201,7 +205,9 @@ def run(args: argparse.Namespace, folder: Path) -> None:
     for label, runs in rows:
         median = statistics.median(run[0] for run in runs)
         peak = max(run[1] for run in runs)
-        print(f"{label:<29} {median:7.2f} s   peak RSS {peak:7.0f} MB   runs: {spread(runs)}")
+        cpu = statistics.median(run[3] for run in runs)
+        print(f"{label:<29} {median:7.2f} s   peak RSS {peak:7.0f} MB   runs: {spread(runs)}; "
+              f"cpu {cpu:.2f} s")  # fmt: skip
         print(f"  ratio to duckdb (medians of {len(runs)}): {median / duck_s:.2f}; "
               f"peak RSS {peak / 1024:.2f} GB")  # fmt: skip
 

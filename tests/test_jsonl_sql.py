@@ -191,13 +191,16 @@ _records = st.fixed_dictionaries(
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(rows=st.lists(_records, min_size=1, max_size=8))
-def test_duckdb_and_the_record_checks_agree(tmp_path: Path, rows: list) -> None:
+@given(rows=st.lists(_records, min_size=1, max_size=8), whole=st.booleans())
+def test_duckdb_and_the_record_checks_agree(tmp_path: Path, rows: list, whole: bool) -> None:
     path = tmp_path / "log.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    with read_logs([str(path)]) as duck:
-        got = duck.frame()
-        problems = [str(p) for p in duck.problems.first]
+    with pytest.MonkeyPatch.context() as patch:
+        if not whole:  # block by block, as a gzipped file or stdin is read
+            patch.setattr("solidify.assess.ingest.scannable", lambda path: False)
+        with read_logs([str(path)]) as duck:
+            got = duck.frame()
+            problems = [str(p) for p in duck.problems.first]
     # The same lines through the record checks alone.
     from solidify.assess.ingest import parse_line, to_frame
     from solidify.assess.records import BatchBuilder, Problems, in_memory
@@ -243,3 +246,118 @@ def test_a_lone_surrogate_escape_is_a_bad_record_not_a_crash(tmp_path):
         assert [str(p) for p in read.problems.first] == [
             f"{log}:2: input: holds an escape (\\uD800-\\uDFFF) that is no character"
         ]
+
+
+def _paths_taken(monkeypatch) -> list[str]:
+    """Which of DuckDB's two ways read each file: "whole" (one scan) or "blocks"."""
+    from solidify.assess import ingest
+
+    taken: list[str] = []
+    whole, block = ingest.read_whole, ingest.read_block
+
+    def read_whole(*args):
+        done = whole(*args)
+        taken.append("whole" if done else "whole refused")
+        return done
+
+    monkeypatch.setattr(ingest, "read_whole", read_whole)
+    monkeypatch.setattr(ingest, "read_block", lambda *a: taken.append("blocks") or block(*a))
+    return taken
+
+
+_LINES = [json.dumps(record(run_id=f"r{i}", input={"b": i, "a": {"y": [i], "x": None}},
+                            output=f"é{i}", attempt=1 + i % 2)) for i in range(6)]  # fmt: skip
+_LINES[2] = _LINES[2].replace('"attempt": 1', '"attempt": "one"')
+
+
+@pytest.mark.parametrize(
+    "data, taken",
+    [
+        ("\n".join(_LINES) + "\n", ["whole"]),
+        ("\n".join(_LINES), ["whole"]),  # no newline at the end
+        ("\r\n".join(_LINES) + "\r\n", ["blocks"]),
+        # A lone carriage return (JSON whitespace) would split the line in DuckDB's scan.
+        ("\n".join(_LINES).replace(', "step"', ',\r "step"', 1) + "\n", ["blocks"]),
+        ("\n\n  \n".join(_LINES) + "\n\t\n", ["whole"]),  # blank and white lines count
+        ("\n".join([*_LINES[:3], _LINES[3].replace("r3", "x" * 2_500_000), *_LINES[4:]]),
+         ["whole"]),  # a line over 2 MB
+        ("\n".join([_LINES[0], "#" + _LINES[1], *_LINES[2:]]) + "\n", ["whole"]),  # no comment
+    ],
+    ids=["plain", "no-final-newline", "crlf", "lone-cr", "blank-lines", "long-line", "hash"],
+)  # fmt: skip
+def test_each_way_of_reading_gives_the_record_checks_rows(tmp_path, monkeypatch, data, taken):
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(data.encode())
+    seen = _paths_taken(monkeypatch)
+    with read_logs([str(path)]) as read:
+        by_duckdb, problems = read.frame(), [str(p) for p in read.problems.first]
+    assert seen == taken
+    monkeypatch.setattr(jsonl_sql, "SMALL_FILE_BYTES", 1 << 30)
+    with read_logs([str(path)]) as read:
+        pd.testing.assert_frame_equal(by_duckdb, read.frame(), check_categorical=False)
+        assert problems == [str(p) for p in read.problems.first]
+    assert len(by_duckdb) + len(problems) == 6 and ": attempt: " in problems[-1]
+
+
+def test_a_line_longer_than_the_scan_takes_sends_the_file_to_the_blocks(tmp_path, monkeypatch):
+    monkeypatch.setattr(jsonl_sql, "SCAN_LINE_BYTES", 64 * 1024)
+    path = tmp_path / "log.jsonl"
+    path.write_text("\n".join([*_LINES[:5], _LINES[5].replace("r5", "x" * 100_000)]) + "\n")
+    seen = _paths_taken(monkeypatch)
+    with read_logs([str(path)]) as read:
+        assert seen == ["whole refused", "blocks"]
+        assert read.frame()["line"].tolist() == [1, 2, 4, 5, 6]
+        assert len(read.frame()["run_id"].iloc[-1]) == 100_000
+
+
+def test_a_line_that_is_not_utf8_in_a_big_file_is_named_by_its_line(tmp_path, monkeypatch):
+    path = tmp_path / "log.jsonl"
+    lines = [line.encode() for line in _LINES]
+    lines[4] = lines[4].replace(b'"r4"', b'"r\xff"')
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    seen = _paths_taken(monkeypatch)
+    with read_logs([str(path)]) as read:
+        # DuckDB's scan refuses the file; the blocks find the line the checks name.
+        assert seen == ["whole refused", "blocks"]
+        assert read.frame()["line"].tolist() == [1, 2, 4, 6]
+        assert [(p.line, p.field) for p in read.problems.first] == [(3, "attempt"), (5, None)]
+        assert "not valid JSON" in read.problems.first[1].message
+
+
+def test_one_value_logged_with_its_keys_in_any_order_is_one_text(tmp_path):
+    """In the step table itself, at any depth, in input, output and extra; a repeated
+    key in a value keeps the last, as Python reads it."""
+    values = [
+        ({"b": 1, "a": 2}, {"a": 2, "b": 1}),
+        ({"c": 3, "a": 1, "b": 2}, {"a": 1, "b": 2, "c": 3}),
+        ({"z": {"y": [{"q": 1, "p": 2}], "x": 0}, "a": "{"},
+         {"a": "{", "z": {"x": 0, "y": [{"p": 2, "q": 1}]}}),
+    ]  # fmt: skip
+    lines = []
+    for i, (one, other) in enumerate(values):
+        for value in (one, other):
+            lines.append(json.dumps(record(step=f"s{i}", input=value, output=[value], tag=value)))
+    lines.append('{"workflow": "w", "run_id": "r", "step": "dup", "input": {"a": 1, "a": 2}}')
+    path = tmp_path / "log.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with read_logs([str(path)]) as read:
+        rows = read.table.query(
+            "SELECT step, list_distinct(list(input)) AS i, list_distinct(list(output)) AS o, "
+            "list_distinct(list(extra)) AS e FROM steps GROUP BY step ORDER BY step"
+        ).to_pylist()
+    from solidify.assess.canonical import canonical_json
+
+    by_step = {row.pop("step"): row for row in rows}
+    for i, (value, _) in enumerate(values):
+        want = [canonical_json(value)], [canonical_json([value])], [canonical_json({"tag": value})]
+        assert (by_step[f"s{i}"]["i"], by_step[f"s{i}"]["o"], by_step[f"s{i}"]["e"]) == want
+    assert by_step["dup"]["i"] == ['{"a":2}']
+
+
+def test_no_progress_bar_is_drawn_over_the_commands_output(tmp_path):
+    """DuckDB draws one on the terminal for a query over 2 s (a large file's scan)."""
+    path = tmp_path / "log.jsonl"
+    path.write_text("\n".join(_LINES) + "\n", encoding="utf-8")
+    with read_logs([str(path)]) as read:
+        setting = read.table.query("SELECT current_setting('enable_progress_bar') AS on_")
+        assert setting.column("on_").to_pylist() == [False]

@@ -18,18 +18,24 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 import orjson
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from solidify.assess import formats, jsonl_sql, tabular_sql
 from solidify.assess.canonical import canonical_bytes
-from solidify.assess.jsonl_sql import blocks, python_rows, read_block
+from solidify.assess.jsonl_sql import (
+    blocks,
+    python_rows,
+    read_block,
+    read_whole,
+    scannable,
+    settle,
+)
 from solidify.assess.records import BatchBuilder, Problems, Unreadable, in_memory
 from solidify.assess.schema import (
     CATEGORY_COLUMNS,
@@ -39,6 +45,9 @@ from solidify.assess.schema import (
 )
 from solidify.assess.steptable import TABLE, StepTable
 from solidify.errors import InputError
+
+if TYPE_CHECKING:  # pandas only for the frame: reading starts without it
+    import pandas as pd
 
 Progress = Callable[[int], None]
 
@@ -82,17 +91,19 @@ class Ingested:
 
 
 def canonical_texts(table: pa.Table) -> pa.Table:
-    """`input`, `output` and `extra` in the canonical form (keys sorted): DuckDB keeps the
-    logged order. Each distinct text is converted once."""
-    import msgspec
-
+    """`input`, `output` and `extra` in the canonical form (msgspec's). The step table
+    holds them with keys sorted already; only the few texts where DuckDB spells a scalar
+    otherwise (`jsonl_sql.MAY_DIFFER`) are rewritten."""
     decode = msgspec.json.decode
     for name in ("input", "output", "extra"):
         at = table.schema.get_field_index(name)
-        encoded = pc.dictionary_encode(table.column(at)).combine_chunks()
-        texts = [canonical_bytes(decode(t)).decode() for t in encoded.dictionary.to_pylist()]
-        column = pc.take(pa.array(texts, pa.string()), encoded.indices)
-        table = table.set_column(at, name, column)
+        column = table.column(at).combine_chunks()
+        found = pc.fill_null(pc.match_substring_regex(column, jsonl_sql.MAY_DIFFER), False)
+        if not pc.any(found).as_py():
+            continue
+        texts = column.filter(found).to_pylist()
+        fixed = pa.array([canonical_bytes(decode(t)).decode() for t in texts], pa.string())
+        table = table.set_column(at, name, pc.replace_with_mask(column, found, fixed))
     return table
 
 
@@ -233,6 +244,7 @@ def _read_file(
         data = (stdin or sys.stdin.buffer).read()
         display = "<stdin>"
         reader = _sniff_bytes(data, display)
+        plain = None
 
         def opener() -> IO[bytes]:
             return io.BytesIO(data)
@@ -242,6 +254,7 @@ def _read_file(
         reader = reader_for(name) or "jsonl"
         gz = name.lower().endswith(".gz")
         _check_content(name, gz)
+        plain = None if gz else name  # a file DuckDB may scan itself
 
         def opener() -> IO[bytes]:
             return gzip.open(name, "rb") if gz else open(name, "rb")
@@ -264,7 +277,7 @@ def _read_file(
     with opener() as handle:
         if reader == "jsonl":
             yield from _read_jsonl(handle, display, builder, progress, input_format, context,
-                                   steps)  # fmt: skip
+                                   steps, plain)  # fmt: skip
             return
         if reader == "json":
             records = _json_records(handle, display, input_format, context, workflow)
@@ -357,10 +370,12 @@ def _read_jsonl(
     input_format: str | None = None,
     context: formats.Context | None = None,
     steps: StepTable | None = None,
+    path: str | None = None,
 ) -> Iterator[pa.Table]:
-    """Canonical records block by block into DuckDB (`steps`). A file of another trace
-    format is read whole and mapped first; a file that does not start with a record is
-    read line by line, to say what it is."""
+    """Canonical records into DuckDB (`steps`): a plain file at `path` in one scan where
+    DuckDB can, block by block otherwise. A file of another trace format is read whole
+    and mapped first; a file that does not start with a record is read line by line, to
+    say what it is."""
     pieces = blocks(handle)
     first = next(pieces, None)
     if first is None:
@@ -380,6 +395,11 @@ def _read_jsonl(
         yield from builder.batches(_jsonl_records(data, display, progress))
         return
     assert steps is not None
+    big = len(first[1]) >= jsonl_sql.SMALL_FILE_BYTES
+    if big and path and scannable(path) and read_whole(steps, path, builder):
+        if progress:
+            progress(file_size(path))
+        return
     for first_line, block in itertools.chain([first], pieces):
         if first_line == 1 and len(block) < jsonl_sql.SMALL_FILE_BYTES:
             # A small file whole: the record checks take less time than DuckDB takes
@@ -389,6 +409,7 @@ def _read_jsonl(
             read_block(steps, block, first_line, builder)
         if progress:
             progress(len(block))
+    settle(steps, builder)
 
 
 def _jsonl_format(block: bytes, display: str) -> str:
@@ -733,6 +754,8 @@ def _short(exc: BaseException) -> str:
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
     """The step table as pandas: categories for the grouping keys, nullable integers."""
+    import pandas as pd
+
     table = in_memory(table).unify_dictionaries()
     frame = table.to_pandas(
         types_mapper={
