@@ -365,3 +365,20 @@ def test_json_cells_duckdb_reads_otherwise_are_left_to_the_record_checks(tmp_pat
     assert taken
     _same(duck, python)
     assert duck[0]["input"].tolist()[0] == '"[1,]"'  # text, as the record checks read it
+
+
+def test_csv_and_parquet_texts_are_stored_with_keys_sorted(tmp_path, monkeypatch):
+    """As JSON Lines are: the engine compares texts, so one value has one text."""
+    cell = '{"b": {"d": 1, "c": [{"z": 0, "y": 1}]}, "a": 1}'
+    path = _write_csv(tmp_path / "log.csv", HEADER, [
+        ["w", "r1", "s", "llm", "1", "", "", cell, cell, "", "x"],
+    ])  # fmt: skip
+    with read_logs([str(path)]) as read:
+        stored = read.table.query("SELECT input, output FROM steps").to_pylist()
+    want = '{"a":1,"b":{"c":[{"y":1,"z":0}],"d":1}}'
+    assert stored == [{"input": want, "output": want}]
+    out = tmp_path / "log.parquet"
+    pq.write_table(pa.table({"workflow": ["w"], "run_id": ["r1"], "step": ["s"], "input": [cell]}),
+                   out)  # fmt: skip
+    with read_logs([str(out)]) as read:
+        assert read.table.query("SELECT input FROM steps").to_pylist() == [{"input": want}]

@@ -26,7 +26,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from solidify.assess.jsonl_sql import _BLANK, _LOWER_BOUNDS, _TIMESTAMP, _sql_string
+from solidify.assess.jsonl_sql import (
+    _BLANK,
+    _LOWER_BOUNDS,
+    _TIMESTAMP,
+    _canonical_sql,
+    _flat_keys,
+    _sql_string,
+)
+from solidify.assess.jsonl_sql import _prepare as prepare
 from solidify.assess.records import BatchBuilder
 from solidify.assess.schema import KINDS, RECORD_FIELDS, REQUIRED, STATUSES, STEP_TABLE_SCHEMA
 from solidify.assess.steptable import TABLE, StepTable
@@ -104,6 +112,11 @@ def problem_sql(c: Columns) -> str:
     return f"CASE WHEN coalesce({anyone}, false) THEN {first} END"
 
 
+def sorted_keys(text: str) -> str:
+    """JSON text with its objects' keys sorted at every depth, as JSON Lines are stored."""
+    return _canonical_sql(text, _flat_keys(text))
+
+
 def json_text(cell: str) -> str:
     """A text cell as JSON text: the cell itself when it is JSON, else the cell as a JSON
     string (the contract's rule for input and output cells); NULL for JSON null."""
@@ -142,9 +155,9 @@ def insert_sql(c: Columns) -> str:
         elif name in ("input", "output"):
             value = c.json.get(name, "NULL")
             if name in c.json:
-                value = json_text(c.values[name])
+                value = sorted_keys(json_text(c.values[name]))
         elif name == "extra":
-            value = c.extra
+            value = sorted_keys(c.extra)
         elif name == "source":
             value = "$source::VARCHAR"
         elif name == "line":
@@ -180,8 +193,9 @@ def _json_key(name: str) -> str:
 
 
 def quiet(steps: StepTable) -> None:
-    """No progress bar from DuckDB: it draws one on stdout for queries over 2 s."""
-    steps.con.execute("SET enable_progress_bar = false").fetchall()
+    """No progress bar from DuckDB (it draws one on stdout for queries over 2 s), and the
+    function that sorts keys where SQL cannot."""
+    prepare(steps.con)
 
 
 def _load(
