@@ -5,6 +5,7 @@ is under its cap (on the samples and on generated tables), a content-chosen samp
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from collections import Counter
 from dataclasses import replace
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from solidify.assess import sampling
+from solidify.assess.canonical import canonical_json
 from solidify.assess.ingest import Ingested, read_logs
 from solidify.assess.sampling import SearchPlan, step_samples
 from solidify.assess.schema import STEP_TABLE_SCHEMA
@@ -38,6 +40,8 @@ def _table(rows: list[dict[str, Any]]) -> pa.Table:
 def _old_plan(engine: StepTable) -> frames.SearchPlan:
     """Today's plan, from the pandas frame the assessment reads today."""
     frame = Ingested(engine).frame()
+    for name in ("input", "output", "extra"):  # the canonical form, as the new plan gives it
+        frame[name] = [None if pd.isna(t) else canonical_json(json.loads(t)) for t in frame[name]]
     return frames.SearchPlan.of(frame, Texts.encode(frame["input"]),
                                     Texts.encode(frame["output"]))  # fmt: skip
 
