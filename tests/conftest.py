@@ -54,5 +54,5 @@ def samples_assessed():
     from solidify.assess.assessment import assess
     from solidify.assess.ingest import read_logs
 
-    table = read_logs([str(SAMPLES)]).frame()
-    return table, assess(table)
+    result = read_logs([str(SAMPLES)])
+    return result.frame(), assess(result.table)

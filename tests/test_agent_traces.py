@@ -27,7 +27,7 @@ def _steps_of(paths: tuple[str, ...]) -> dict[str, dict]:
     result = read_logs(list(paths))
     assert result.problems.count == 0
     out = {}
-    for w in assess(result.frame()).workflows:
+    for w in assess(result.table).workflows:
         for s in w.steps:
             out[s.step] = {"workflow": w.workflow, **s.to_dict()}
     return out
@@ -178,7 +178,7 @@ def test_event_spans_fold_into_their_call(tmp_path: Path) -> None:
 def test_an_agent_under_a_root_span_is_not_lifted_by_its_wrapper(name: str) -> None:
     # The only code span is the root that wraps the agent: no code of its own, stage 1.
     result = read_logs([str(CORPUS / "langfuse" / name)])
-    [w] = assess(result.frame()).workflows
+    [w] = assess(result.table).workflows
     assert w.maturity.level == 1
     assert w.maturity.metrics["code_execution_share"] == 0.0
     assert any("out of the agent" in n.text for n in w.maturity.next_steps)

@@ -19,7 +19,7 @@ from tests.conftest import SAMPLES, record, write_jsonl
 
 def run(tmp_path: Path, records: list[dict], **kw):
     path = write_jsonl(tmp_path / "log.jsonl", records)
-    return assess(read_logs([str(path)]).frame(), **kw)
+    return assess(read_logs([str(path)]).table, **kw)
 
 
 def step(assessment, name: str):

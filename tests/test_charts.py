@@ -36,7 +36,7 @@ def workflow(tmp_path_factory):
         rows.append(record(run_id=f"r{i}", step="load", kind="code", output=i))
         rows.append(record(run_id=f"r{i}", step="save", kind="code", output=i))
     path = write_jsonl(tmp_path_factory.mktemp("charts") / "log.jsonl", rows)
-    return assess(read_logs([str(path)]).frame()).workflows[0]
+    return assess(read_logs([str(path)]).table).workflows[0]
 
 
 def _drawn(fig):

@@ -36,6 +36,7 @@ def rows(table, **where):
 # ---------------------------------------------------------------- the public corpus
 
 
+@pytest.mark.slow
 @needs_corpus
 def test_every_corpus_file_is_read_and_assessed() -> None:
     files = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".json", ".jsonl"))

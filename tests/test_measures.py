@@ -50,6 +50,7 @@ def _assert_same(old: pd.DataFrame, new: pd.DataFrame, *, skip: tuple[str, ...] 
                 assert same or (np.isnan(float(a)) and np.isnan(float(b))), (column, key, a, b)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name", ["order-desk.jsonl.gz", "support-triage.jsonl.gz", "invoice-intake.csv",
              "release-cleanup"],
@@ -118,6 +119,7 @@ def _of_step(template: str | None, step: str) -> str | None:
     return None if template is None else template.format(s=step, n=sum(map(ord, step)))
 
 
+@pytest.mark.slow
 @settings(
     max_examples=20,
     deadline=None,

@@ -108,6 +108,7 @@ def test_wrong_code_is_retried_with_counterexamples_then_accepted(tmp_path, runn
     assert "[::-1]" in (out / "names.py").read_text()
 
 
+@pytest.mark.slow
 def test_code_that_never_passes_stays_a_stub(tmp_path, runner) -> None:
     log, out = reverse_log(tmp_path), tmp_path / "out"
     with MockMessagesAPI() as api:

@@ -281,6 +281,7 @@ def test_interpreter_and_rendered_python_agree(kind: type) -> None:
     check()
 
 
+@pytest.mark.slow
 def test_extra_node_types_agree() -> None:
     for kind, strategy in extra_programs().items():
 

@@ -117,14 +117,14 @@ def openinference_spans(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def canonical() -> dict[str, Any]:
-    (w,) = assess(read_logs([str(ORDER_DESK)]).frame()).workflows
+    (w,) = assess(read_logs([str(ORDER_DESK)]).table).workflows
     return {s.step: s for s in w.steps}
 
 
 def recommendations(path: Path) -> tuple[str, dict[str, Any]]:
     result = read_logs([str(path)])
     assert not result.problems.first, result.problems.first
-    (w,) = assess(result.frame()).workflows
+    (w,) = assess(result.table).workflows
     return w.workflow, {s.step: s for s in w.steps}
 
 

@@ -26,6 +26,7 @@ def test_a_named_history_database_must_exist_and_is_checked_first(tmp_path: Path
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_html_is_self_contained(html_report: str) -> None:
     assert "<script" not in html_report.lower()
     assert "@import" not in html_report
@@ -39,6 +40,7 @@ def test_html_is_self_contained(html_report: str) -> None:
     assert addresses <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
 
 
+@pytest.mark.slow
 def test_html_states_windows_and_definitions_without_literal_backticks(html_report: str) -> None:
     text = " ".join(re.sub(r"<(style|svg)\b.*?</\1>", "", html_report, flags=re.S).split())
     assert "These figures cover all logs, 2026-08-01 to 2026-10-" in text
@@ -48,6 +50,7 @@ def test_html_states_windows_and_definitions_without_literal_backticks(html_repo
     assert '<summary class="muted">the code, for engineers</summary><code>' in text
 
 
+@pytest.mark.slow
 def test_html_content_per_workflow(html_report: str) -> None:
     for name in ("release-cleanup", "support-triage", "invoice-intake"):
         assert name in html_report
@@ -58,6 +61,7 @@ def test_html_content_per_workflow(html_report: str) -> None:
     assert "To reach stage 3" in html_report and "Replace to_ledger_entry" in html_report
 
 
+@pytest.mark.slow
 def test_release_cleanup_months_climb_in_the_trend_table(html_report: str) -> None:
     section = html_report[re.search(r'<h2 id="wf-\d+">release-cleanup ', html_report).start() :]
     table = section[
@@ -81,6 +85,7 @@ def test_hostile_names_are_escaped(tmp_path: Path, runner) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
+@pytest.mark.slow
 def test_markdown_links_chart_files_next_to_it(tmp_path: Path, runner) -> None:
     out = tmp_path / "docs" / "report.md"
     log = str(SAMPLES / "release-cleanup")
@@ -163,7 +168,7 @@ def _record_in_a_process(log: str, db: str) -> None:
     from solidify.assess.ingest import read_logs
     from solidify.reports import history
 
-    history.record(assess(read_logs([log]).frame()), db, sources=[log])
+    history.record(assess(read_logs([log]).table), db, sources=[log])
 
 
 def test_concurrent_records_lose_nothing(tmp_path: Path) -> None:

@@ -126,6 +126,7 @@ def test_rollups_equal_the_pandas_rule_on_the_samples(name: str) -> None:
         _same_as_pandas(read.table, read.frame())
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is absent")
 @pytest.mark.parametrize(
     "path", ["langfuse/pydantic-ai-tools-2025-12-04.trace.json",
@@ -153,6 +154,7 @@ def families(draw) -> pa.Table:
     return _table(rows)
 
 
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(families())
 def test_rollups_equal_the_pandas_rule_on_any_family(table: pa.Table) -> None:

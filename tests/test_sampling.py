@@ -123,6 +123,7 @@ def step_tables(draw) -> list[dict[str, Any]]:
     return rows
 
 
+@pytest.mark.slow
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(step_tables())
 def test_every_job_equals_todays_on_generated_tables(rows: list[dict[str, Any]]) -> None:

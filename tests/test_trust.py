@@ -292,7 +292,7 @@ def test_failed_executions_are_reported_next_to_the_program(tmp_path: Path) -> N
         if i % 40 == 0:
             r.update(status="error", output=None, error="overloaded")
     path = write_jsonl(tmp_path / "log.jsonl", rows)
-    s = assess(read_logs([str(path)]).frame(), workers=1).workflows[0].steps[0]
+    s = assess(read_logs([str(path)]).table, workers=1).workflows[0].steps[0]
     assert s.recommendation.action == "replace"
     failures = s.synthesis.failures
     assert failures["executions"] == 5 and failures["program_answers"] == 5
