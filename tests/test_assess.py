@@ -480,3 +480,18 @@ def test_a_program_on_too_few_examples_is_not_replaced_yet(tmp_path: Path) -> No
     other = step(run(tmp_path, rows("gpt-4o")), "s")
     assert other.recommendation.action == "downgrade"
     assert "log more runs" in other.recommendation.reasons[-1]
+
+
+def test_a_filter_warns_only_of_the_chosen_workflows_unknown_models(tmp_path: Path) -> None:
+    rows = [
+        record(workflow="kept", run_id=f"k{i}", model="gpt-4o", input_tokens=10, output_tokens=2)
+        for i in range(3)
+    ] + [
+        record(workflow="other", run_id=f"o{i}", model="no-such-model", input_tokens=10)
+        for i in range(3)
+    ]
+    assert any("no-such-model" in w for w in run(tmp_path, rows).warnings)
+    chosen = run(tmp_path, rows, workflows=["kept"])
+    assert [w.workflow for w in chosen.workflows] == ["kept"]
+    assert chosen.warnings == []
+    assert chosen.workflows[0].cost_usd > 0

@@ -133,7 +133,7 @@ def _assess(
     # The searches start in worker processes (on a large log) while the engine measures.
     with Searches(plan, plan.keys, workers=workers_wanted(executions, workers),
                   progress=report) as searches:  # fmt: skip
-        register_rates(engine, pricer)
+        register_rates(engine, pricer, source)  # (unknown models: of these workflows only)
         measures = step_measures(engine, source)
         relays = tool_relays(engine, source)
         notes = step_notes(engine, source)

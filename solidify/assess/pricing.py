@@ -137,17 +137,23 @@ def priced_sql(source: str = "steps") -> str:
 
 PRICED = priced_sql()
 
+
 # The distinct groups a price is looked up for, once each.
-PRICE_GROUPS = """
+def price_groups_sql(source: str = "steps") -> str:
+    """One row per (model, provider, day, batch) group of `source` that needs a price."""
+    return f"""
 SELECT model, provider, date_trunc('day', started_at) AS day,
        coalesce(extra LIKE '%"processing":"batch"%', false) AS batch,
        max(input_tokens) AS longest
-FROM steps
+FROM {source}
 WHERE model IS NOT NULL AND cost_usd IS NULL
 GROUP BY model, provider, date_trunc('day', started_at),
          coalesce(extra LIKE '%"processing":"batch"%', false)
 ORDER BY model, provider, day, batch
 """
+
+
+PRICE_GROUPS = price_groups_sql()
 
 RATES_SCHEMA = pa.schema(
     [
@@ -165,10 +171,10 @@ RATES_SCHEMA = pa.schema(
 )
 
 
-def register_rates(engine: Engine, pricer: Pricer) -> None:
+def register_rates(engine: Engine, pricer: Pricer, source: str = "steps") -> None:
     """Price each (model, provider, day, batch) group of the step table once, per price
     tier, and register the rates as the table `rates` that `PRICED` joins."""
-    groups = engine.query(PRICE_GROUPS).to_pylist()
+    groups = engine.query(price_groups_sql(source)).to_pylist()
     # Tiers only matter for very long prompts; as before, they are looked at only when
     # some prompt is long.
     tiers = any(g["longest"] is not None and g["longest"] >= 32_000 for g in groups)
