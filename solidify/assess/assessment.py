@@ -22,8 +22,7 @@ asked for while they run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from fnmatch import fnmatchcase
 
 import numpy as np
@@ -31,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 
 from solidify.assess.config import Config
+from solidify.assess.ingest import engine_of
 from solidify.assess.maturity import (
     WindowCounts,
     facts_of,
@@ -47,7 +47,7 @@ from solidify.assess.rollups import annotate, step_notes
 from solidify.assess.sampling import SearchPlan
 from solidify.assess.scoring import AI_KINDS, rank, step_assessment
 from solidify.assess.searches import Searches, workers_wanted
-from solidify.assess.steptable import TABLE, Engine, StepTable
+from solidify.assess.steptable import TABLE, Engine
 from solidify.assess.synthesis.engine import Synthesis
 from solidify.assess.synthesis.reuse import Kept
 from solidify.assess.workflow_facts import WorkflowFacts, workflow_facts
@@ -72,26 +72,12 @@ def assess(
     one alone (default: one per core on a large log); `known`: programs kept from earlier
     assessments per (workflow, step) (solidify.assess.kept), re-checked first."""
     config = config or Config()
-    with _engine_of(table) as engine:
+    with engine_of(table) as engine:
         source = _selected(engine, workflows)
         if source is None:
             return Assessment([], [], tuple(steps))
         return _assess(engine, source, config, steps=steps, progress=progress,
                        workers=workers, known=known or {})  # fmt: skip
-
-
-@contextmanager
-def _engine_of(table: Engine | pd.DataFrame | pa.Table) -> Iterator[Engine]:
-    """The engine to ask: the one given, or a DuckDB step table holding the rows given."""
-    if isinstance(table, pd.DataFrame):
-        from solidify.assess.ingest import from_frame
-
-        table = from_frame(table)
-    if isinstance(table, pa.Table):
-        with StepTable.of([table]) as engine:
-            yield engine
-    else:
-        yield table
 
 
 def _selected(engine: Engine, patterns: Sequence[str]) -> str | None:

@@ -8,6 +8,7 @@ so memory while parsing is bounded by the chunk, not by the file.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
@@ -768,6 +769,21 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
     )
     frame["rollup"] = frame["rollup"].fillna(False).astype(bool)
     return frame
+
+
+@contextlib.contextmanager
+def engine_of(table: Any) -> Iterator[Any]:
+    """The engine to ask: the one given, or a DuckDB step table (closed after) holding
+    rows given as pandas or Arrow in STEP_TABLE_SCHEMA."""
+    import pandas as pd
+
+    if isinstance(table, pd.DataFrame):
+        table = from_frame(table)
+    if isinstance(table, pa.Table):
+        with StepTable.of([table]) as engine:
+            yield engine
+    else:
+        yield table
 
 
 def from_frame(frame: pd.DataFrame) -> pa.Table:

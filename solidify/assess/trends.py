@@ -23,7 +23,7 @@ from solidify.assess.maturity import (
 )
 from solidify.assess.model import Assessment
 from solidify.assess.pricing import PRICED, Pricer, register_rates
-from solidify.assess.steptable import Engine, StepTable
+from solidify.assess.steptable import Engine
 
 PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}  # weeks start on Monday
 
@@ -67,12 +67,12 @@ def trends(
     """One Period per workflow and period that has timestamped executions, oldest first,
     asked of the engine (`source`: the relation read; `priced`: it holds the rates of
     `config`'s prices already); a pandas step table is put in one first."""
-    if isinstance(table, pd.DataFrame):
-        from solidify.assess.ingest import from_frame
+    from solidify.assess.ingest import engine_of
 
-        with StepTable.of([from_frame(table)]) as engine:
-            return engine_trends(engine, assessment, config, by, source)
-    return engine_trends(table, assessment, config, by, source, priced=priced)
+    with engine_of(table) as engine:
+        # Rows given as a table are priced here: nothing registered their rates before.
+        priced = priced and engine is table
+        return engine_trends(engine, assessment, config, by, source, priced=priced)
 
 
 # A period is DuckDB's and Spark's date_trunc: weeks start on Monday.
