@@ -191,11 +191,17 @@ class BatchBuilder:
         try:
             if kind == "integer" and any(isinstance(v, (bool, float)) for v in values):
                 raise pa.ArrowInvalid("needs the careful path")
-            return pa.array(values, type=arrow_type)
+            column = pa.array(values, type=arrow_type)
+            if kind == "number" and pc.any(pc.invert(pc.is_finite(column))).as_py():
+                raise pa.ArrowInvalid("needs the careful path")
+            return column
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
             clean = []
             for i, v in enumerate(values):
-                if v is None or check(v):
+                if kind == "number" and isinstance(v, float) and math.isnan(v):
+                    # NaN is how pandas and Python's json write a missing number.
+                    clean.append(None)
+                elif v is None or check(v):
                     # float(): an integer beyond 2**53 is still a number, not an error.
                     clean.append(None if v is None else int(v) if kind == "integer"
                                  else float(v) if kind == "number" else v)  # fmt: skip
