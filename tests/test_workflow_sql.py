@@ -18,6 +18,7 @@ from solidify.assess import maturity, trends
 from solidify.assess.config import Config
 from solidify.assess.model import Assessment
 from solidify.assess.pricing import Pricer, register_rates
+from solidify.assess.rates import Rates
 from solidify.assess.schema import AI_KINDS, STEP_TABLE_SCHEMA, as_strings
 from solidify.assess.steptable import StepTable
 from solidify.assess.workflow_facts import WorkflowFacts, workflow_facts, workflow_facts_sql
@@ -309,6 +310,30 @@ def test_the_stages_read_the_source_given(samples_assessed) -> None:
         assert trends.trends(engine, assessment, source="none") == []
         assert trends.auto_period(engine, "none") == "month"
     assert [(p.start, p.cost_usd) for p in periods] == [("2026-01-06", 0.5), ("2026-01-07", 0.5)]
+
+
+@pytest.mark.parametrize("per_row", [False, True], ids=["by-group", "by-row"])
+def test_a_rollup_found_by_usage_is_counted_once_in_trends(per_row: bool) -> None:
+    """An agent span whose tokens equal its two calls' is not marked `rollup`: it is found
+    by its usage, and its cost left to the calls, as in the step's cost."""
+    usage = {"agent": (300, 30, None), "c1": (100, 10, "agent"), "c2": (200, 20, "agent")}
+    rows = [{"workflow": "w", "run_id": "r1", "step": name, "kind": "llm", "status": "ok",
+             "model": "gpt-4o", "input_tokens": tokens, "output_tokens": out, "step_id": name,
+             "parent_id": parent, "started_at": START, "line": i + 1, "rollup": False}
+            for i, (name, (tokens, out, parent)) in enumerate(usage.items())]  # fmt: skip
+    frame = pd.DataFrame(rows)
+    for field in STEP_TABLE_SCHEMA:
+        if field.name not in frame:
+            frame[field.name] = None
+    rate = Rates(input=1e-6, cache_read=1e-7, cache_write=1e-6, output=4e-6)
+    with _engine(frame) as engine:
+        register_rates(engine, Pricer(overrides={"gpt-4o": rate}))
+        costs = trends.period_costs(engine, "steps", "day", per_row=per_row)
+        calls = trends.period_costs(engine, "steps", "day", per_row=per_row, family=False)
+    # Priced alone, the agent span doubles the cost; found, it is left out.
+    ((key, cost),) = costs.items()
+    assert calls[key] == pytest.approx(2 * cost)
+    assert cost == pytest.approx(300 * rate.input + 30 * rate.output)
 
 
 def test_trends_queries_transpile_to_spark() -> None:

@@ -71,6 +71,17 @@ FROM (
 WHERE why IS NOT NULL"""
 
 
+def found_rowids_sql(source: str = "steps") -> str:
+    """`rid` (the `rowid`) of every row of `source` found a roll-up by its usage: its
+    cost is counted on its children, wherever costs are summed."""
+    return f"""
+SELECT p.rowid AS rid
+FROM {source} AS p
+JOIN ({children_sql(source)}
+) AS {CHILDREN_JOIN}
+WHERE ({VERDICT}) IS NOT NULL"""
+
+
 def has_family_sql(source: str = "steps") -> str:
     """Whether any row names a step_id and any a parent_id: else nothing can be a
     roll-up by usage and the join is skipped."""

@@ -22,7 +22,8 @@ from solidify.assess.maturity import (
     stage,
 )
 from solidify.assess.model import Assessment
-from solidify.assess.pricing import PRICED, Pricer, register_rates
+from solidify.assess.pricing import Pricer, priced_sql, register_rates
+from solidify.assess.rollups import found_rowids_sql
 from solidify.assess.steptable import Engine
 
 PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}  # weeks start on Monday
@@ -95,7 +96,7 @@ SELECT min(started_at) AS first_started, max(started_at) AS last_started FROM {s
 # linear in tokens, so the group's token sums price it exactly; where a price has
 # tiers (a row's band depends on its own input tokens) rows are priced one by one.
 PERIOD_COSTS = """
-WITH
+WITH {found}
 usage AS (
     SELECT workflow, model, provider, date_trunc('day', started_at) AS day,
            {batch} AS batch,
@@ -106,7 +107,7 @@ usage AS (
            sum(coalesce(cache_write_tokens, 0)) AS cache_write,
            sum(coalesce(output_tokens, 0)) AS output
     FROM {source}
-    WHERE started_at IS NOT NULL AND NOT coalesce(rollup, false) AND cost_usd IS NULL
+    WHERE started_at IS NOT NULL AND NOT coalesce(rollup, false) AND cost_usd IS NULL{counted}
       AND model IS NOT NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)
     GROUP BY workflow, model, provider, date_trunc('day', started_at), {batch}
 ),
@@ -124,7 +125,7 @@ costs AS (
     UNION ALL
     SELECT workflow, date_trunc('{unit}', started_at) AS grp, cost_usd AS cost
     FROM {source}
-    WHERE started_at IS NOT NULL AND NOT coalesce(rollup, false) AND cost_usd IS NOT NULL
+    WHERE started_at IS NOT NULL AND NOT coalesce(rollup, false) AND cost_usd IS NOT NULL{counted}
 )
 SELECT workflow, grp, CAST(sum(coalesce(cost, 0.0)) AS DOUBLE) AS cost_usd
 FROM costs
@@ -132,12 +133,12 @@ GROUP BY workflow, grp
 """
 
 ROW_COSTS = """
-WITH {priced}
+WITH {found}{priced}
 SELECT workflow, date_trunc('{unit}', started_at) AS grp,
        CAST(sum(CASE WHEN coalesce(rollup, false) OR cost IS NULL THEN 0.0 ELSE cost END)
             AS DOUBLE) AS cost_usd
 FROM priced
-WHERE started_at IS NOT NULL
+WHERE started_at IS NOT NULL{counted}
 GROUP BY workflow, date_trunc('{unit}', started_at)
 """
 
@@ -156,16 +157,22 @@ def period_rows(source: str, by: str) -> str:
     return PERIOD_ROWS.format(unit=by, source=source)
 
 
-def period_costs_sql(source: str, by: str, *, per_row: bool, batch: bool = True) -> str:
+def period_costs_sql(
+    source: str, by: str, *, per_row: bool, batch: bool = True, family: bool = True
+) -> str:
+    """`family`: whether rows name parents, so that roll-ups are looked for by usage
+    (rollups.found_rowids_sql) and left out like the rows marked `rollup`."""
+    found = f"found AS ({found_rowids_sql(source)}\n),\n" if family else ""
     if per_row:
-        # pricing.PRICED reads `steps`: pointed at `source` until it takes one itself.
-        priced = PRICED.replace("FROM steps AS s", f"FROM {source} AS s")
-        return ROW_COSTS.format(priced=priced, unit=by)
-    return PERIOD_COSTS.format(source=source, unit=by, batch=BATCH_MARK if batch else "false")
+        counted = "\n  AND rid NOT IN (SELECT rid FROM found)" if family else ""
+        return ROW_COSTS.format(found=found, priced=priced_sql(source), unit=by, counted=counted)
+    counted = "\n      AND rowid NOT IN (SELECT rid FROM found)" if family else ""
+    return PERIOD_COSTS.format(source=source, unit=by, batch=BATCH_MARK if batch else "false",
+                               found=found, counted=counted)  # fmt: skip
 
 
 def period_costs(
-    engine: Engine, source: str, by: str, *, per_row: bool | None = None
+    engine: Engine, source: str, by: str, *, per_row: bool | None = None, family: bool = True
 ) -> dict[tuple[str, Any], float]:
     """The cost of each (workflow, period) of `source`, by the rates `register_rates`
     registered (`per_row`: price each row, as tiered prices need; default: when some
@@ -173,7 +180,7 @@ def period_costs(
     (kinds,) = engine.query(RATE_KINDS).to_pylist()
     if per_row is None:
         per_row = bool(kinds["tiered"])
-    sql = period_costs_sql(source, by, per_row=per_row, batch=bool(kinds["batch"]))
+    sql = period_costs_sql(source, by, per_row=per_row, batch=bool(kinds["batch"]), family=family)
     return {(r["workflow"], r["grp"]): r["cost_usd"] for r in engine.query(sql).to_pylist()}
 
 
@@ -197,7 +204,7 @@ def engine_trends(
     found = probe(engine, source)
     counts, totals = group_counts(engine, period_rows(source, by),
                                   queries=counting_queries(found))  # fmt: skip
-    costs = period_costs(engine, source, by)
+    costs = period_costs(engine, source, by, family=found.parents)
     by_name = {w.workflow: w for w in assessment.workflows}
     declared = set(config.declared) | found.orchestrated
     th = config.thresholds

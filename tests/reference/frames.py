@@ -179,7 +179,9 @@ def _frame_trends(
     timed = table[table["started_at"].notna()]
     if timed.empty:
         return []
-    cost = price(Pricer(overrides=config.prices), timed).where(~timed["rollup"], 0.0)
+    # Roll-ups found by usage (children may lack a time) are counted on their children.
+    rollup = mark_rollups(table)["rollup"].astype(bool)[table["started_at"].notna()]
+    cost = price(Pricer(overrides=config.prices), timed).where(~rollup, 0.0)
     starts = timed["started_at"].dt.tz_convert(None).dt.to_period(PERIODS[by]).dt.start_time
     names = as_strings(timed["workflow"])
     out: list[Period] = []
