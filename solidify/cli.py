@@ -38,13 +38,37 @@ class CommandError(click.ClickException):
         self.exit_code = error.exit_code
 
 
+class Aborted(click.ClickException):
+    """Ctrl-C or SIGTERM: click's `Aborted!`, with the exit status of an interrupt."""
+
+    exit_code = ExitStatus.INTERRUPTED
+
+    def __init__(self) -> None:
+        super().__init__("Aborted!")
+
+    def show(self, file: Any = None) -> None:
+        click.echo("Aborted!", err=True)
+
+
+# The signals `main` has received. An interrupt that lands inside an engine's query comes
+# back as the engine's own error (DuckDB: "Query interrupted", or the KeyboardInterrupt
+# of a function it called); after one of these, any error is the interrupt.
+_SIGNALS: list[int] = []
+
+
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except SolidifyError as error:
-            raise CommandError(error) from None
+        except KeyboardInterrupt:
+            raise Aborted() from None
+        except Exception as error:
+            if _SIGNALS:
+                raise Aborted() from None
+            if isinstance(error, SolidifyError):
+                raise CommandError(error) from None
+            raise
 
     return wrapper
 
@@ -155,7 +179,7 @@ def cli() -> None:
 cli.help = (
     (cli.help or "")
     + "\n\n\b\nExit codes:\n"
-    + "\n".join(f"  {status.value}  {status.label}" for status in ExitStatus)
+    + "\n".join(f"  {status.value:>3}  {status.label}" for status in ExitStatus)
 )
 
 
@@ -667,13 +691,15 @@ def history_command(workflows: tuple[str, ...], db: str | None, fmt: str) -> Non
     emit(fmt, data=lambda: entries, text=as_text, rows=rows)
 
 
-def _interrupt(_signum: int, _frame: object) -> None:
+def _interrupt(signum: int, _frame: object) -> None:
+    _SIGNALS.append(signum)
     raise KeyboardInterrupt
 
 
 def main() -> None:
     # A polite kill stops the command like Ctrl-C does: helpers are stopped and
     # temporary files removed on the way out.
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         cli(prog_name="solidify")

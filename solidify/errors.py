@@ -17,6 +17,7 @@ class ExitStatus(IntEnum):
     BAD_INPUT = 3
     OUTPUT_REFUSED = 4
     MODEL_API = 5
+    INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
     @property
     def meaning(self) -> str:
@@ -35,6 +36,7 @@ _LABELS = {
     ExitStatus.BAD_INPUT: "bad input",
     ExitStatus.OUTPUT_REFUSED: "output exists or cannot be written",
     ExitStatus.MODEL_API: "model API error",
+    ExitStatus.INTERRUPTED: "interrupted",
 }
 _MEANINGS = {
     ExitStatus.OK: "success",
@@ -49,6 +51,8 @@ _MEANINGS = {
     "it cannot be written",
     ExitStatus.MODEL_API: "the model API failed (`migrate --llm`): no key, key refused, rate "
     "limited, overloaded, unreachable",
+    ExitStatus.INTERRUPTED: "stopped by Ctrl-C or SIGTERM (`Aborted!`): workers are stopped, "
+    "temporary files removed and no output is left half-written",
 }
 
 

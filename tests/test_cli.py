@@ -11,7 +11,7 @@ import pytest
 from cogapp import Cog
 
 from solidify import errors
-from solidify.cli import OUTPUT_FORMATS, cli
+from solidify.cli import OUTPUT_FORMATS, Aborted, cli
 from solidify.errors import ExitStatus
 from tests.conftest import ROOT, record, write_jsonl
 
@@ -46,7 +46,8 @@ def test_error_exit_codes_are_the_enum() -> None:
     assert errors.OutputError("x").exit_code is ExitStatus.OUTPUT_REFUSED
     assert errors.GateFailed("x").exit_code is ExitStatus.GATE_FAILED
     assert errors.LLMError("x").exit_code is ExitStatus.MODEL_API
-    assert [s.value for s in ExitStatus] == [0, 1, 2, 3, 4, 5]
+    assert Aborted().exit_code is ExitStatus.INTERRUPTED
+    assert [s.value for s in ExitStatus] == [0, 1, 2, 3, 4, 5, 130]
 
 
 def test_selection_help_says_what_the_command_does() -> None:

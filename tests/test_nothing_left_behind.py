@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from solidify.errors import ExitStatus
+
 SHM = Path("/dev/shm")
 
 
@@ -120,16 +122,14 @@ def test_a_failing_assessment_leaves_nothing(tmp_path: Path, log: Path, extra, m
 
 def _wait_for(child: subprocess.Popen, marker: str, temp: Path, reading: bool) -> bool:
     """Wait until the assessment is reading (its step table's folder exists) or searching
-    (the folder is gone and workers are at work). False if it finished first."""
+    (workers are at work beside the open step table). False if it finished first."""
     deadline = time.monotonic() + 60
-    seen = False
     while child.poll() is None and time.monotonic() < deadline:
         database = any(p.name.startswith("solidify-") for p in temp.iterdir())
-        seen = seen or database
         if reading and database:
             return True
         workers = [pid for pid in _ours(marker) if pid != child.pid]
-        if not reading and seen and not database and workers:
+        if not reading and database and workers:
             return True
         time.sleep(0.01)
     return False
@@ -147,6 +147,26 @@ def test_an_assessment_stopped_midway_leaves_nothing(
         pytest.skip("the assessment finished before it could be stopped")
     child.send_signal(signum)
     _, err = child.communicate(timeout=60)
-    assert child.returncode != 0
+    assert child.returncode == ExitStatus.INTERRUPTED
+    assert err.decode().splitlines()[-1] == "Aborted!"
     assert "Traceback" not in err.decode()
     _assert_nothing_left(child, marker, temp, before)
+
+
+def test_ctrl_c_at_any_moment_is_one_line(tmp_path: Path, log: Path) -> None:
+    """Ctrl-C lands wherever the assessment is: in Python, in a DuckDB query (which reports
+    it as its own error) or in a function DuckDB calls. Each time: `Aborted!`, status 130."""
+    child, marker, temp, before = _start(tmp_path, [str(log)])
+    began = time.monotonic()
+    child.communicate(timeout=120)
+    whole = time.monotonic() - began
+    for share in (0.15, 0.3, 0.45, 0.6, 0.75, 0.9):
+        child, marker, temp, before = _start(tmp_path, [str(log)])
+        time.sleep(whole * share)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=60)
+        text = err.decode()
+        assert "Traceback" not in text, text
+        if child.returncode != 0:  # else it had finished
+            assert (child.returncode, text.splitlines()[-1]) == (130, "Aborted!"), text
+        _assert_nothing_left(child, marker, temp, before)
