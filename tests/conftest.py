@@ -22,6 +22,22 @@ def write_jsonl(path: Path, records: list[Any]) -> Path:
     return path
 
 
+def step_frame(rows: Any) -> Any:
+    """Rows (dicts or a pandas frame) as a pandas step table: every column of the step
+    table's schema, absent ones empty, each of its type."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from solidify.assess.schema import STEP_TABLE_SCHEMA
+
+    frame = pd.DataFrame(rows)
+    for name in STEP_TABLE_SCHEMA.names:
+        if name not in frame:
+            frame[name] = None
+    arrow = pa.Table.from_pandas(frame[list(STEP_TABLE_SCHEMA.names)], preserve_index=False)
+    return arrow.cast(STEP_TABLE_SCHEMA).to_pandas()
+
+
 def record(**fields: Any) -> dict[str, Any]:
     base = {"workflow": "wf", "run_id": "r1", "step": "s"}
     base.update(fields)

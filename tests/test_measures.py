@@ -20,6 +20,7 @@ from solidify.assess.ingest import read_logs
 from solidify.assess.pricing import PRICE_GROUPS, PRICED, Pricer, register_rates
 from solidify.assess.schema import STEP_TABLE_SCHEMA
 from solidify.assess.steptable import StepTable
+from tests.conftest import step_frame
 from tests.reference.frames import mark_rollups, price
 from tests.reference.metrics import Texts, step_metrics
 
@@ -107,12 +108,7 @@ def step_tables(draw) -> pd.DataFrame:
             "source": "log.jsonl",
             "line": line + 1,
         })  # fmt: skip
-    frame = pd.DataFrame(rows)
-    for field in STEP_TABLE_SCHEMA:
-        if field.name not in frame:
-            frame[field.name] = None
-    arrow = pa.Table.from_pandas(frame[list(STEP_TABLE_SCHEMA.names)], preserve_index=False)
-    return arrow.cast(STEP_TABLE_SCHEMA).to_pandas()
+    return step_frame(rows)
 
 
 def _of_step(template: str | None, step: str) -> str | None:

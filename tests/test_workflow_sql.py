@@ -22,6 +22,7 @@ from solidify.assess.rates import Rates
 from solidify.assess.schema import AI_KINDS, STEP_TABLE_SCHEMA, as_strings
 from solidify.assess.steptable import StepTable
 from solidify.assess.workflow_facts import WorkflowFacts, workflow_facts, workflow_facts_sql
+from tests.conftest import step_frame
 from tests.reference import frames
 from tests.reference.frames import orchestrated
 
@@ -120,12 +121,7 @@ def step_tables(draw) -> pd.DataFrame:
             "source": "log.jsonl",
             "line": line + 1,
         })  # fmt: skip
-    frame = pd.DataFrame(rows)
-    for field in STEP_TABLE_SCHEMA:
-        if field.name not in frame:
-            frame[field.name] = None
-    arrow = pa.Table.from_pandas(frame[list(STEP_TABLE_SCHEMA.names)], preserve_index=False)
-    return arrow.cast(STEP_TABLE_SCHEMA).to_pandas()
+    return step_frame(rows)
 
 
 # Each generated table is a DuckDB database and a dozen queries: about a second for
@@ -198,9 +194,7 @@ def test_window_counts_fold_retries_and_skip_wrappers() -> None:
                    "parent_id"), r, strict=True), workflow="w", line=i + 1)
          for i, r in enumerate(rows)]
     )  # fmt: skip
-    for field in STEP_TABLE_SCHEMA:
-        if field.name not in frame:
-            frame[field.name] = None
+    frame = step_frame(frame)
     with _engine(frame) as engine:
         (counts,) = maturity.window_counts(engine, 30).values()
     assert (counts.executions, counts.code_executions, counts.ai_executions) == (5, 1, 3)
@@ -291,10 +285,7 @@ def test_the_stages_read_the_source_given(samples_assessed) -> None:
     rows = [{"workflow": "w", "run_id": f"r{i}", "step": "a", "kind": "llm", "status": "ok",
              "cost_usd": 0.5, "started_at": START + timedelta(days=i), "line": i + 1}
             for i in range(3)]  # fmt: skip
-    frame = pd.DataFrame(rows)
-    for field in STEP_TABLE_SCHEMA:
-        if field.name not in frame:
-            frame[field.name] = None
+    frame = step_frame(rows)
     frame["rollup"] = False
     assessment = _assessed_as(samples_assessed[1], ("w",))
     with _engine(frame) as engine:
@@ -321,10 +312,7 @@ def test_a_rollup_found_by_usage_is_counted_once_in_trends(per_row: bool) -> Non
              "model": "gpt-4o", "input_tokens": tokens, "output_tokens": out, "step_id": name,
              "parent_id": parent, "started_at": START, "line": i + 1, "rollup": False}
             for i, (name, (tokens, out, parent)) in enumerate(usage.items())]  # fmt: skip
-    frame = pd.DataFrame(rows)
-    for field in STEP_TABLE_SCHEMA:
-        if field.name not in frame:
-            frame[field.name] = None
+    frame = step_frame(rows)
     rate = Rates(input=1e-6, cache_read=1e-7, cache_write=1e-6, output=4e-6)
     with _engine(frame) as engine:
         register_rates(engine, Pricer(overrides={"gpt-4o": rate}))

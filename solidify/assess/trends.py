@@ -56,26 +56,6 @@ class Period:
         }  # fmt: skip
 
 
-def trends(
-    table: Engine | pd.DataFrame,
-    assessment: Assessment,
-    config: Config | None = None,
-    by: str = "month",
-    source: str = "steps",
-    *,
-    priced: bool = False,
-) -> list[Period]:
-    """One Period per workflow and period that has timestamped executions, oldest first,
-    asked of the engine (`source`: the relation read; `priced`: it holds the rates of
-    `config`'s prices already); a pandas step table is put in one first."""
-    from solidify.assess.ingest import engine_of
-
-    with engine_of(table) as engine:
-        # Rows given as a table are priced here: nothing registered their rates before.
-        priced = priced and engine is table
-        return engine_trends(engine, assessment, config, by, source, priced=priced)
-
-
 # A period is DuckDB's and Spark's date_trunc: weeks start on Monday.
 PERIOD_ROWS = """
 rows AS (
@@ -184,8 +164,8 @@ def period_costs(
     return {(r["workflow"], r["grp"]): r["cost_usd"] for r in engine.query(sql).to_pylist()}
 
 
-def engine_trends(
-    engine: Engine,
+def trends(
+    table: Engine | pd.DataFrame,
     assessment: Assessment,
     config: Config | None = None,
     by: str = "month",
@@ -193,9 +173,26 @@ def engine_trends(
     *,
     priced: bool = False,
 ) -> list[Period]:
-    """One Period per workflow and period that has timestamped executions, oldest first
-    (what `trends` gives, asked of the engine). `priced`: the engine already holds the
-    rates of `config`'s prices (`pricing.register_rates`), as after the measures."""
+    """One Period per workflow and period that has timestamped executions, oldest first,
+    asked of the engine (`source`: the relation read; `priced`: the engine holds the rates
+    of `config`'s prices already, as after the measures). Rows given as pandas or Arrow
+    are put in a DuckDB step table first."""
+    from solidify.assess.ingest import engine_of
+
+    with engine_of(table) as engine:
+        # Rows given as a table are priced here: nothing registered their rates before.
+        return _trends(engine, assessment, config, by, source, priced=priced and engine is table)
+
+
+def _trends(
+    engine: Engine,
+    assessment: Assessment,
+    config: Config | None,
+    by: str,
+    source: str,
+    *,
+    priced: bool,
+) -> list[Period]:
     config = config or Config()
     if by not in PERIODS:
         raise ValueError(f"by must be one of {', '.join(PERIODS)}")
