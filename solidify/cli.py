@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -314,6 +315,9 @@ def run_assessment(
             click.echo(f"warning: {warning}", err=True)
         if workflows and not assessment.workflows:
             raise InputError(f"no workflow matches {', '.join(workflows)}")
+        if steps and not any(assessment.visible_steps(w) for w in assessment.workflows):
+            chosen = f" in {', '.join(workflows)}" if workflows else ""
+            raise InputError(f"no step matches {', '.join(steps)}{chosen}")
         yield result, assessment, config
 
 
@@ -482,6 +486,9 @@ def migrate(
         raise OutputError(f"{target}: exists and is not a folder")
     with run_assessment(logs, strict, config_path, workflows) as (result, assessment, _):
         table = result.frame()  # the logged examples the tests are built from
+    named = {s.step for w in assessment.workflows for s in w.steps}
+    if steps and not any(fnmatchcase(name, p) for name in named for p in steps):
+        raise InputError(f"no step matches {', '.join(steps)}")
     the_plan = plan(assessment, table, min_coverage=min_coverage, steps=steps)
     if not any(the_plan.steps.values()):
         click.echo("note: no AI step is reproducible or asked for (--step); the modules' STEPS "

@@ -85,6 +85,11 @@ def test_assess_selection_and_formats(tmp_path: Path, runner) -> None:
     assert shown.exit_code == 0, shown.output
     lines = shown.stdout.splitlines()
     assert [line.split(",")[:2] for line in lines[1:]] == [["release-a", "s2"], ["release-b", "s2"]]
+    # A step pattern that names no step is an error, as a workflow pattern is; nothing written.
+    for command in (["assess", log], ["migrate", log, "--out", str(tmp_path / "pkg")]):
+        missing = runner.invoke(cli, [*command, "--step", "s9*"])
+        assert (missing.exit_code, missing.stderr) == (3, "Error: no step matches s9*\n")
+    assert not (tmp_path / "pkg").exists()
 
 
 def test_verify_takes_the_same_selection_options(tmp_path: Path, runner) -> None:
