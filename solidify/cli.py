@@ -12,7 +12,6 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -479,17 +478,20 @@ def migrate(
     STEPS registry, tests built from held-out logged examples, a shadow-mode wrapper
     and a README. Steps no program reproduces are stubs that carry their examples.
     """
+    from solidify.globs import matches
     from solidify.migrate.package import build_files, plan, write_package
 
     target = Path(out)
     if target.exists() and not target.is_dir():
         raise OutputError(f"{target}: exists and is not a folder")
+    from solidify.assess.sampling import step_samples
+
     with run_assessment(logs, strict, config_path, workflows) as (result, assessment, _):
-        table = result.frame()  # the logged examples the tests are built from
+        samples = step_samples(result.table)  # the examples searched: the tests' cases
     named = {s.step for w in assessment.workflows for s in w.steps}
-    if steps and not any(fnmatchcase(name, p) for name in named for p in steps):
+    if steps and not any(matches(name, steps) for name in named):
         raise InputError(f"no step matches {', '.join(steps)}")
-    the_plan = plan(assessment, table, min_coverage=min_coverage, steps=steps)
+    the_plan = plan(assessment, samples, min_coverage=min_coverage, steps=steps)
     if not any(the_plan.steps.values()):
         click.echo("note: no AI step is reproducible or asked for (--step); the modules' STEPS "
                    "are empty", err=True)  # fmt: skip
@@ -544,15 +546,20 @@ def verify(
     and checked like assess's, so that one command line serves both.
     """
     from solidify.assess.config import load_config
-    from solidify.globs import select
+    from solidify.assess.sampling import step_samples
+    from solidify.globs import matches
     from solidify.migrate.verify import verify as run_verify
 
     load_config(config_path)
     with load_logs(logs, strict) as result:
-        table = select(result.frame(), workflows, steps)
-    if table.empty:
+        samples = {
+            (workflow, step): sample
+            for (workflow, step), sample in step_samples(result.table).items()
+            if matches(workflow, workflows) and matches(step, steps)
+        }
+    if not samples:
         raise InputError("no step of these logs matches " + ", ".join((*workflows, *steps)))
-    report = run_verify(package, table, timeout=timeout)
+    report = run_verify(package, samples, timeout=timeout)
 
     def rows() -> list[dict[str, Any]]:
         keys = ("workflow", "step", "cases", "agreed", "agreement", "errors", "stub")

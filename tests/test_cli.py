@@ -101,3 +101,26 @@ def test_verify_takes_the_same_selection_options(tmp_path: Path, runner) -> None
     bad_config.write_text("prices: [", encoding="utf-8")
     refused = runner.invoke(cli, ["verify", str(tmp_path), log, "--config", str(bad_config)])
     assert refused.exit_code == ExitStatus.BAD_INPUT
+
+
+def test_migrate_and_verify_read_samples_not_the_whole_log(tmp_path: Path, runner, monkeypatch):
+    """Examples come from the engine's per-step samples: no command copies the whole step
+    table into pandas (on a large log that copy was their memory peak)."""
+    from solidify.assess.ingest import Ingested
+
+    def refuse(_self):
+        raise AssertionError("the whole step table copied into pandas")
+
+    monkeypatch.setattr(Ingested, "frame", refuse)
+    rows = [record(run_id=f"r{i}", step="pick", kind="llm", status="ok",
+                   input={"id": f"X-{i}", "note": f"call {i}"}, output=f"X-{i}")
+            for i in range(40)]  # fmt: skip
+    log = str(write_jsonl(tmp_path / "log.jsonl", rows))
+    out = tmp_path / "pkg"
+    migrated = runner.invoke(cli, ["migrate", log, "--out", str(out)])
+    assert migrated.exit_code == 0, migrated.output
+    assert migrated.stdout == "wf: 1 step(s) written as code, 0 draft(s), 0 stub(s)\n"
+    checked = runner.invoke(cli, ["verify", str(out), log, "--format", "json"])
+    assert checked.exit_code == 0, checked.output
+    (check,) = json.loads(checked.stdout)["steps"]
+    assert (check["step"], check["cases"], check["agreed"]) == ("pick", 40, 40)

@@ -7,17 +7,18 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pandas as pd
 
 from solidify.assess.config import Thresholds
 from solidify.assess.model import Assessment, StepAssessment
 from solidify.assess.recommend import program_problems
+from solidify.assess.sampling import StepSample
 from solidify.assess.synthesis import equality
 from solidify.assess.synthesis.engine import Synthesis, split
 from solidify.assess.synthesis.program import (
@@ -105,18 +106,19 @@ class Plan:
 
 def plan(
     assessment: Assessment,
-    table: pd.DataFrame,
+    samples: Mapping[tuple[str, str], StepSample],
     *,
     min_coverage: float = 0.95,
     steps: tuple[str, ...] = (),
     thresholds: Thresholds | None = None,
 ) -> Plan:
     """Which steps to generate: AI steps a program reproduces (solved), and AI steps that
-    look deterministic or were asked for by name (stubs)."""
+    look deterministic or were asked for by name (stubs). `samples` are the steps'
+    samples (sampling.step_samples): the examples the assessment's search learnt from
+    and was checked against, split the same way, so the tests hold its held-out cases."""
     from fnmatch import fnmatchcase
 
     out = Plan()
-    ok = table[table["status"] == "ok"]
     for w in assessment.workflows:
         chosen: list[StepCode] = []
         for s in w.steps:
@@ -140,10 +142,8 @@ def plan(
             deterministic = s.determinism >= LOOKS_DETERMINISTIC
             if not (solved or routed or draft or deterministic or asked):
                 continue
-            rows = ok[(ok["workflow"] == w.workflow) & (ok["step"] == s.step)]
-            pairs = list(zip(rows["input"].fillna("null"), rows["output"].fillna("null"),
-                             strict=True))  # fmt: skip
-            train, held = split(pairs)
+            sample = samples.get((w.workflow, s.step))
+            train, held = split(sample.rows if sample else [])
             examples = [(orjson.loads(i), orjson.loads(o)) for i, o in held[:TEST_EXAMPLES]]
             inputs = [orjson.loads(i) for i, _ in (train + held)[:500]]
             train_examples = [(orjson.loads(i), orjson.loads(o)) for i, o in train[:60]]

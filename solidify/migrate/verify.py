@@ -10,13 +10,14 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pandas as pd
 
+from solidify.assess.sampling import StepSample
 from solidify.assess.synthesis import equality
 from solidify.assess.synthesis.engine import split
 from solidify.errors import InputError
@@ -147,22 +148,31 @@ def run_module(path: Path, cases: dict[str, list[dict[str, Any]]], timeout: floa
         return {"steps": {}, "error": "printed something that is not the runner's report"}
 
 
-def verify(package: str | Path, table: pd.DataFrame, *, timeout: float = TIMEOUT) -> Verification:
+def verify(
+    package: str | Path,
+    samples: Mapping[tuple[str, str], StepSample],
+    *,
+    timeout: float = TIMEOUT,
+) -> Verification:
+    """Replay each step's logged examples (`samples`: sampling.step_samples, at most
+    CASES_PER_STEP a step) through the package's module of its workflow."""
     root = Path(package)
     if not root.is_dir():
         raise InputError("not a folder of generated code", file=str(package))
-    ok = table[table["status"] == "ok"]
     checks: list[StepCheck] = []
     problems: list[str] = []
-    for workflow, rows in ok.groupby(ok["workflow"].astype(str), sort=True):
+    by_workflow: dict[str, dict[str, StepSample]] = {}
+    for (workflow, step), sample in sorted(samples.items()):
+        if sample.rows:
+            by_workflow.setdefault(workflow, {})[step] = sample
+    for workflow, steps in by_workflow.items():
         path = root / f"{snake_case(workflow, fallback='workflow')}.py"
         if not path.is_file():
             problems.append(f"{workflow}: no module {path.name} in {root}")
             continue
         cases: dict[str, list[dict[str, Any]]] = {}
-        for step, group in rows.groupby(rows["step"].astype(str), sort=True):
-            pairs = zip(group["input"].fillna("null"), group["output"].fillna("null"), strict=True)
-            train, held = split(pairs, max_examples=CASES_PER_STEP)
+        for step, sample in steps.items():
+            train, held = split(sample.rows, max_examples=CASES_PER_STEP)
             cases[step] = [
                 {"input": orjson.loads(i), "output": orjson.loads(o)} for i, o in train + held
             ]
