@@ -324,6 +324,15 @@ def test_a_rollup_found_by_usage_is_counted_once_in_trends(per_row: bool) -> Non
     assert cost == pytest.approx(300 * rate.input + 30 * rate.output)
 
 
+def test_a_period_in_json_keeps_a_small_cost_and_shares_as_the_workflow_does() -> None:
+    period = trends.Period("w", "2026-01-05", runs=3, executions=7, cost_usd=3.3e-7,
+                           cost_per_run_usd=1.1e-7, failure_rate=1 / 7,
+                           ai_execution_share=2 / 7, stage=1)  # fmt: skip
+    out = period.to_dict()
+    assert (out["cost_usd"], out["cost_per_run_usd"]) == (3.3e-7, 1.1e-7)  # not 0.0
+    assert out["failure_rate"] == pytest.approx(1 / 7, rel=1e-11)
+
+
 def test_trends_queries_transpile_to_spark() -> None:
     for by in trends.PERIODS:
         for per_row in (True, False):

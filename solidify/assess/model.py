@@ -12,9 +12,10 @@ STAGE_NAMES = {1: "Pure AI", 2: "Hybrid", 3: "Orchestrated", 4: "Composable"}
 ACTIONS = ("replace", "route", "cache", "downgrade", "harden", "keep")
 
 
-def _num(value: float | None, digits: int = 6) -> float | None:
-    """A plain float with 12 significant digits, whatever its size (`digits` is kept for
-    callers): a trace that cost $0.0000103 says so, and sums lose their float noise."""
+def plain_number(value: float | None, digits: int = 6) -> float | None:
+    """A plain float with 12 significant digits, whatever its size, as JSON carries every
+    number (`digits` is kept for callers): a trace that cost $0.0000103 says so, and sums
+    lose their float noise."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return float(f"{float(value):.12g}")
@@ -33,14 +34,14 @@ class Money:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "observed_usd": _num(self.observed_usd),
-            "per_1000_runs_usd": _num(self.per_1000_runs_usd, 4),
-            "per_month_usd": _num(self.per_month_usd, 4),
+            "observed_usd": plain_number(self.observed_usd),
+            "per_1000_runs_usd": plain_number(self.per_1000_runs_usd, 4),
+            "per_month_usd": plain_number(self.per_month_usd, 4),
         }
         if self.observed_usd is not None:
             out["extrapolated_from"] = {
                 "runs": self.from_runs,
-                "days": _num(self.from_days, 4),
+                "days": plain_number(self.from_days, 4),
             }
         return out
 
@@ -98,22 +99,22 @@ class StepAssessment:
             "step": self.step,
             "kind": self.kind,
             "executions": self.executions,
-            "cost_usd": _num(self.cost_usd),
-            "cost_share": _num(self.cost_share, 4),
-            "failure_rate": _num(self.failure_rate, 4),
-            "determinism": _num(self.determinism, 4),
+            "cost_usd": plain_number(self.cost_usd),
+            "cost_share": plain_number(self.cost_share, 4),
+            "failure_rate": plain_number(self.failure_rate, 4),
+            "determinism": plain_number(self.determinism, 4),
             "recommendation": rec.action,
             "reasons": rec.reasons,
         }
         if rec.action == "replace" and self.synthesis is not None:
             out["replacement"] = {
                 "strategy": self.synthesis.strategy,
-                "coverage": _num(self.synthesis.heldout_coverage, 4),
+                "coverage": plain_number(self.synthesis.heldout_coverage, 4),
                 "description": self.synthesis.description,
-                "confidence": _num(self.synthesis.confidence, 4),
-                "baseline_coverage": _num(self.synthesis.baseline_coverage, 4),
+                "confidence": plain_number(self.synthesis.confidence, 4),
+                "baseline_coverage": plain_number(self.synthesis.baseline_coverage, 4),
                 "label_recall": {
-                    label: {"support": n, "recall": _num(r, 4)}
+                    label: {"support": n, "recall": plain_number(r, 4)}
                     for label, (n, r) in self.synthesis.label_recall.items()
                 },
             }
@@ -121,11 +122,11 @@ class StepAssessment:
             routed = self.synthesis.route
             out["replacement"] = {
                 "strategy": routed.route.strategy,
-                "coverage": _num(routed.coverage, 4),
-                "routed_share": _num(routed.routed_share, 4),
+                "coverage": plain_number(routed.coverage, 4),
+                "routed_share": plain_number(routed.routed_share, 4),
                 "description": routed.route.describe(),
-                "purity": _num(routed.purity, 4),
-                "confidence": _num(routed.purity_confidence, 4),
+                "purity": plain_number(routed.purity, 4),
+                "confidence": plain_number(routed.purity_confidence, 4),
             }
         out.update(
             {
@@ -144,8 +145,8 @@ class StepAssessment:
                 "runs": self.runs,
                 "calls": self.calls,
                 "cost_unknown_executions": self.cost_unknown_executions,
-                "cost_per_execution_usd": _num(self.cost_per_execution),
-                "cost_per_run_usd": _num(self.cost_per_run),
+                "cost_per_execution_usd": plain_number(self.cost_per_execution),
+                "cost_per_run_usd": plain_number(self.cost_per_run),
                 "tokens": self.tokens,
                 "failure": self.failure,
                 "determinism_parts": self.determinism_parts,
@@ -169,7 +170,7 @@ class NextStep:
             "action": self.action,
             "step": self.step,
             "text": self.text,
-            "savings_per_month_usd": _num(self.savings_per_month_usd, 4),
+            "savings_per_month_usd": plain_number(self.savings_per_month_usd, 4),
             "program": self.program,
         }
 
@@ -241,18 +242,18 @@ class WorkflowAssessment:
             "workflow": self.workflow,
             "runs": self.runs,
             "executions": self.executions,
-            "cost_usd": _num(self.cost_usd),
+            "cost_usd": plain_number(self.cost_usd),
             "maturity": self.maturity.to_dict(),
             "steps": [s.to_dict() for s in (self.steps if steps is None else steps)],
-            "cost_per_run_usd": _num(self.cost_per_run),
+            "cost_per_run_usd": plain_number(self.cost_per_run),
             "cost_unknown_executions": self.cost_unknown_executions,
-            "failure_rate": _num(self.failure_rate, 4),
+            "failure_rate": plain_number(self.failure_rate, 4),
             "period": self.period,
-            "runs_per_month": _num(self.runs_per_month, 2),
-            "ai_execution_share": _num(self.ai_execution_share, 4),
-            "replaceable_cost_share": _num(self.replaceable_cost_share, 4),
+            "runs_per_month": plain_number(self.runs_per_month, 2),
+            "ai_execution_share": plain_number(self.ai_execution_share, 4),
+            "replaceable_cost_share": plain_number(self.replaceable_cost_share, 4),
             "steps_by_recommendation": self.steps_by_recommendation,
-            "savings_per_month_usd": _num(self.savings_per_month, 4),
+            "savings_per_month_usd": plain_number(self.savings_per_month, 4),
         }
 
 

@@ -21,7 +21,7 @@ from solidify.assess.maturity import (
     reproducible_steps,
     stage,
 )
-from solidify.assess.model import Assessment
+from solidify.assess.model import Assessment, plain_number
 from solidify.assess.pricing import Pricer, priced_sql, register_rates
 from solidify.assess.rollups import found_rowids_sql
 from solidify.assess.steptable import Engine
@@ -47,13 +47,12 @@ class Period:
             "period": self.start,
             "runs": self.runs,
             "executions": self.executions,
-            "cost_usd": round(self.cost_usd, 6),
-            "cost_per_run_usd": None if self.cost_per_run_usd is None
-            else round(self.cost_per_run_usd, 6),
-            "failure_rate": round(self.failure_rate, 4),
-            "ai_execution_share": round(self.ai_execution_share, 4),
+            "cost_usd": plain_number(self.cost_usd),
+            "cost_per_run_usd": plain_number(self.cost_per_run_usd),
+            "failure_rate": plain_number(self.failure_rate),
+            "ai_execution_share": plain_number(self.ai_execution_share),
             "stage": self.stage,
-        }  # fmt: skip
+        }
 
 
 # A period is DuckDB's and Spark's date_trunc: weeks start on Monday.
