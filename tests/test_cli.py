@@ -90,6 +90,11 @@ def test_assess_selection_and_formats(tmp_path: Path, runner) -> None:
         missing = runner.invoke(cli, [*command, "--step", "s9*"])
         assert (missing.exit_code, missing.stderr) == (3, "Error: no step matches s9*\n")
     assert not (tmp_path / "pkg").exists()
+    # Here: a step of another workflow than those chosen.
+    elsewhere = runner.invoke(cli, ["assess", log, "--workflow", "other", "--step", "s2*"])
+    assert elsewhere.exit_code == 0
+    elsewhere = runner.invoke(cli, ["assess", log, "--workflow", "oth*", "--step", "s3"])
+    assert elsewhere.stderr == "Error: no step matches s3 in oth*\n"
 
 
 def test_verify_takes_the_same_selection_options(tmp_path: Path, runner) -> None:

@@ -293,6 +293,7 @@ def test_a_bad_record_deep_in_a_large_file_is_named_by_its_line(
     assert result.frame()["line"].iloc[-1] == 300
 
 
+@pytest.mark.slow  # five whole assessments; the samples' folder is assessed in the fast suite
 @pytest.mark.parametrize(
     "name",
     ["release-cleanup/month1.jsonl", "release-cleanup/month2.jsonl",
