@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solidify.assess import exports_sql
+from solidify.assess import exports_sql, langsmith_sql
 from solidify.assess.ingest import read_logs
 from solidify.errors import InputError
 
@@ -72,15 +72,18 @@ def write(rows: list[dict[str, Any]], path: Path) -> Path:
 def both_ways(path: Path, monkeypatch: pytest.MonkeyPatch, *, strict: bool = False):
     """(by DuckDB, by Python, whether DuckDB took the file) for one export."""
     taken: list[bool] = []
-    real = exports_sql.read_langfuse
 
-    def spy(*args: Any, **kwargs: Any) -> bool:
-        taken.append(real(*args, **kwargs))
-        return taken[-1]
+    def spy(real: Any) -> Any:
+        def read(*args: Any, **kwargs: Any) -> bool:
+            taken.append(real(*args, **kwargs))
+            return taken[-1]
+
+        return read
 
     with monkeypatch.context() as m:
         m.setattr(exports_sql, "SMALL_EXPORT_BYTES", 0)
-        m.setattr(exports_sql, "read_langfuse", spy)
+        m.setattr(exports_sql, "read_langfuse", spy(exports_sql.read_langfuse))
+        m.setattr(langsmith_sql, "read_langsmith", spy(langsmith_sql.read_langsmith))
         by_sql = read_logs([str(path)], strict=strict)
     with monkeypatch.context() as m:
         m.setattr(exports_sql, "SMALL_EXPORT_BYTES", 2**62)

@@ -18,6 +18,7 @@ reader numbers them (an EVENT under another observation gives none).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -106,11 +107,13 @@ def _columns(schema: pa.Schema) -> list[str] | None:
 
 def _present(j: str) -> str:
     """A JSON value, NULL when absent or JSON null (`first` skips both)."""
+    j = f"({j})"
     return f"CASE WHEN json_type({j}) <> 'NULL' THEN {j} END"
 
 
 def _integer(j: str) -> str:
     """common.integer of a JSON number: whole part of a finite value in [0, 2**63)."""
+    j = f"({j})"
     return (
         f"CASE WHEN json_type({j}) IN ('BIGINT', 'UBIGINT', 'DOUBLE') "
         f"AND isfinite({j}::DOUBLE) AND {j}::DOUBLE >= 0 "
@@ -252,7 +255,7 @@ def _finished_sql(mapped: str) -> str:
     )
     model = (
         "CASE WHEN c_model IS NULL AND attr_usage AND (coalesce(a_in_n, 0) <> 0 "
-        "OR coalesce(a_out_n, 0) <> 0) AND a_model ->> '$' <> '' THEN a_model ->> '$' "
+        "OR coalesce(a_out_n, 0) <> 0) AND (a_model ->> '$') <> '' THEN a_model ->> '$' "
         "ELSE c_model END"
     )
     values = {
@@ -283,7 +286,8 @@ def _finished_sql(mapped: str) -> str:
         "line": "line",
     }
     assert list(values) == STEP_TABLE_SCHEMA.names
-    return f"SELECT {', '.join(f'{v} AS {quoted(k)}' for k, v in values.items())} FROM {mapped}"
+    columns = ", ".join(f"{v} AS {quoted(k)}" for k, v in values.items())
+    return f"SELECT {columns}, flagged FROM {mapped}"
 
 
 def _kind_key() -> str:
@@ -413,24 +417,8 @@ def read_langfuse(
             f"SELECT line, solidify_row, c_w FROM {mapped} WHERE flagged ORDER BY line",
             {**params, "default": default_workflow},
         ).fetchall()
-        rows = _finished_sql(mapped)
-        if not flagged:
-            con.execute(f"INSERT INTO {TABLE} {rows}", values).fetchall()
-            return True
-        kept = _checked(path, flagged, builder)
-        good = f"{rows} WHERE NOT flagged"
-        if kept is None or len(kept) == 0:
-            con.execute(f"INSERT INTO {TABLE} {good}", values).fetchall()
-            return True
-        con.register("solidify_kept", kept.select(STEP_TABLE_SCHEMA.names))
-        try:
-            con.execute(
-                f"INSERT INTO {TABLE} SELECT {NAMES} FROM ({good} UNION ALL "
-                f"SELECT {NAMES} FROM solidify_kept) ORDER BY line",
-                values,
-            ).fetchall()
-        finally:
-            con.unregister("solidify_kept")
+        insert(con, _finished_sql(mapped), bool(flagged),
+               lambda: _checked(path, flagged, builder), values)  # fmt: skip
     except duckdb.Error:
         return False
     finally:
@@ -439,23 +427,59 @@ def read_langfuse(
     return True
 
 
-def _checked(
-    path: str, flagged: list[tuple[int, int, str]], builder: BatchBuilder
-) -> pa.Table | None:
-    """The flagged rows mapped by the Python reader (with the workflow the query found)
-    and checked by the record checks: problems reported, accepted rows returned."""
-    wanted = np.asarray([row for _, row, _ in flagged], dtype=np.int64) - 1
+def insert(
+    con: duckdb.DuckDBPyConnection,
+    rows: str,
+    any_flagged: bool,
+    checked: Callable[[], pa.Table | None],
+    values: dict[str, Any],
+) -> None:
+    """Add the rows of `rows` (a SELECT of the step table's columns and `flagged`) that
+    are not flagged, and those `checked` returns (the flagged rows the record checks
+    accept), in the order of their lines (the joins before may reorder rows)."""
+    if not any_flagged:
+        con.execute(f"INSERT INTO {TABLE} SELECT {NAMES} FROM ({rows}) ORDER BY line",
+                    values).fetchall()  # fmt: skip
+        return
+    kept = checked()
+    good = f"SELECT {NAMES} FROM ({rows}) WHERE NOT flagged"
+    if kept is None or len(kept) == 0:
+        con.execute(f"INSERT INTO {TABLE} {good} ORDER BY line", values).fetchall()
+        return
+    con.register("solidify_kept", kept.select(STEP_TABLE_SCHEMA.names))
+    try:
+        con.execute(
+            f"INSERT INTO {TABLE} SELECT {NAMES} FROM ({good} UNION ALL "
+            f"SELECT {NAMES} FROM solidify_kept) ORDER BY line",
+            values,
+        ).fetchall()
+    finally:
+        con.unregister("solidify_kept")
+
+
+def rows_at(path: str, numbers: list[int]) -> dict[int, dict[str, Any]]:
+    """Parquet rows by their number (from 1), as Python dicts."""
+    wanted = np.unique(np.asarray(numbers, dtype=np.int64) - 1)
     found: dict[int, dict[str, Any]] = {}
     start = 0
     for batch in pq.ParquetFile(path).iter_batches(batch_size=50_000):
         inside = wanted[(wanted >= start) & (wanted < start + len(batch))]
         if len(inside):
             taken = batch.take(pa.array(inside - start)).to_pylist()
-            found.update(zip(inside.tolist(), taken, strict=True))
+            found.update(zip((inside + 1).tolist(), taken, strict=True))
         start += len(batch)
+    return found
+
+
+def _checked(
+    path: str, flagged: list[tuple[int, int, str]], builder: BatchBuilder
+) -> pa.Table | None:
+    """The flagged rows mapped by the Python reader (with the workflow the query found)
+    and checked by the record checks: problems reported, accepted rows returned."""
+    found = rows_at(path, [row for _, row, _ in flagged])
     lines, recs = [], []
     for line, row, workflow in flagged:
-        observation = langfuse._plain(found[row - 1])
+        observation = common.plain_row(found[row])
         for record in langfuse.observation_records([observation], str(workflow), None):
             lines.append(line)
             recs.append(record)
