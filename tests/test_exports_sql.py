@@ -234,6 +234,7 @@ def exports(draw: st.DrawFn) -> list[dict[str, Any]]:
     return rows
 
 
+@pytest.mark.slow  # two reads of each of 25 files: several seconds
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(rows=exports())
 def test_generated_exports_read_alike(

@@ -55,7 +55,7 @@ ATTRIBUTES = ("openinference.span.kind", "gen_ai.operation.name", *common.TOOL_A
               "llm.provider")  # fmt: skip
 # Below this size the Python reader is as quick as DuckDB's planning (measured:
 # docs/performance.md).
-SMALL_EXPORT_BYTES = 16 * 1024
+SMALL_EXPORT_BYTES = 200 * 1024
 KINDS_TABLE = "solidify_langfuse_kinds"
 WORKFLOWS_TABLE = "solidify_langfuse_workflows"
 
