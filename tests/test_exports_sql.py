@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -241,3 +242,41 @@ def test_generated_exports_read_alike(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: list[dict[str, Any]]
 ) -> None:
     assert_same(write(rows, tmp_path / "generated.parquet"), monkeypatch)
+
+
+OTHER_TYPES = pa.schema([
+    ("id", pa.string()), ("trace_id", pa.string()), ("type", pa.string()),
+    ("name", pa.string()), ("start_time", pa.string()), ("end_time", pa.string()),
+    ("output", pa.string()), ("metadata", pa.map_(pa.string(), pa.string())),
+    ("usage_details", pa.map_(pa.string(), pa.uint64())),
+    ("cost_details", pa.map_(pa.string(), pa.decimal128(18, 12))),
+    ("total_cost", pa.decimal128(18, 12)), ("prompt_version", pa.string()),
+])  # fmt: skip
+TIMES = ["2026-01-01T00:00:00Z", "2026-01-01 00:00:01.5", "", " 2026-01-01T00:00:00Z",
+         "1767225600", "2026-01-01", "yesterday", None]  # fmt: skip
+
+
+@pytest.mark.slow  # two reads of each of 20 files
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(rows=st.lists(st.fixed_dictionaries({
+    "id": st.sampled_from(["o1", "o2"]), "trace_id": st.sampled_from(["t1", "t2"]),
+    "type": st.sampled_from(["GENERATION", "SPAN", "AGENT"]),
+    "name": st.sampled_from(["classify 2", "agent run"]),
+    "start_time": st.sampled_from(TIMES), "end_time": st.sampled_from(TIMES),
+    "output": TEXTS,
+    "metadata": st.sampled_from([None, [], [("langgraph_node", "tools")],
+                                 [("attributes", '{"gen_ai.system": "openai"}')]]),
+    "usage_details": st.lists(st.tuples(st.sampled_from(["input", "output", "total"]),
+                                        st.sampled_from([0, 7, 2**53 + 1, 2**63 + 5])),
+                              max_size=3, unique_by=lambda p: p[0]),
+    "cost_details": st.sampled_from([[], [("total", Decimal("0.000123456789"))]]),
+    "total_cost": st.sampled_from([None, Decimal("0.1"), Decimal("0.000000333333")]),
+    "prompt_version": st.sampled_from([None, "v2"]),
+}), min_size=1, max_size=6))  # fmt: skip
+def test_exports_of_other_column_types_read_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: list[dict[str, Any]]
+) -> None:
+    """Text times, unsigned and decimal maps, metadata as a map: read as Python does."""
+    path = tmp_path / "other.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=OTHER_TYPES), path)
+    assert assert_same(path, monkeypatch)

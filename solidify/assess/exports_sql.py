@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from solidify.assess.formats import common, langfuse
-from solidify.assess.jsonl_sql import _BLANK, MAY_DIFFER, _sql_string
+from solidify.assess.jsonl_sql import _BLANK, _TIMESTAMP, MAY_DIFFER, _sql_string
 from solidify.assess.records import BatchBuilder
 from solidify.assess.schema import STEP_TABLE_SCHEMA
 from solidify.assess.steptable import TABLE, StepTable
@@ -67,12 +67,33 @@ def _is_text(kind: pa.DataType) -> bool:
 
 
 def _is_number(kind: pa.DataType) -> bool:
-    return (pa.types.is_integer(kind) and kind != pa.uint64()) or pa.types.is_floating(kind)
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+
+
+def as_double(col: str, kind: pa.DataType) -> str:
+    """A numeric column as DOUBLE; a decimal through its text, rounded once as Python's
+    float(Decimal) rounds it."""
+    return f"{col}::VARCHAR::DOUBLE" if pa.types.is_decimal(kind) else f"{col}::DOUBLE"
+
+
+# Above 2**53 a DOUBLE no longer holds every integer: such counts are left to Python.
+EXACT_LIMIT = "9007199254740992"
+
+
+def time_doubt(text: str) -> str:
+    """True when common.iso and the record checks may read a time given as text otherwise
+    than a cast does ("" is no time; digits are epoch seconds; other text as it is)."""
+    return (
+        f"{text} <> '' AND (regexp_matches({text}, {_sql_string(_EDGE_WS)}) "
+        f"OR NOT regexp_matches({text}, {_sql_string(_TIMESTAMP)}) "
+        f"OR try_cast({text} AS TIMESTAMPTZ) IS NULL)"
+    )
 
 
 def _columns(schema: pa.Schema) -> list[str] | None:
     """The base relation's select list (every column the mapping reads, NULL when the
-    file has none), or None when a column is of a type this path does not take."""
+    file has none; a time given as text also as text, t_NAME), or None when a column is
+    of a type this path does not take."""
     names = schema.names
     if len(set(names)) != len(names) or any(a in names for a in ALIASES) or "trace" in names:
         return None
@@ -81,6 +102,9 @@ def _columns(schema: pa.Schema) -> list[str] | None:
         at = schema.get_field_index(name)
         kind = schema.field(at).type if at >= 0 else pa.null()
         col = quoted(name)
+        if name in TIMES:
+            text = f"{col}::VARCHAR" if _is_text(kind) else "NULL::VARCHAR"
+            out.append(f"{text} AS {quoted('t_' + name)}")
         if pa.types.is_null(kind):
             sql_type = {"total_cost": "DOUBLE", "prompt_version": "VARCHAR"}.get(name)
             if name in TIMES:
@@ -90,13 +114,24 @@ def _columns(schema: pa.Schema) -> list[str] | None:
             out.append(f"NULL::{sql_type or 'VARCHAR'} AS {col}")
         elif name in TEXT and _is_text(kind):
             out.append(f"{col}::VARCHAR AS {col}")
+        elif (name == "metadata" and pa.types.is_map(kind) and _is_text(kind.key_type)
+              and _is_text(kind.item_type)):  # fmt: skip
+            # The Python reader makes a dict of a map: the same object as JSON.
+            out.append(f"to_json({col})::VARCHAR AS {col}")
         elif name in TIMES and pa.types.is_timestamp(kind) and kind.unit in ("s", "ms", "us"):
             out.append(f"{col}::TIMESTAMPTZ AS {col}")
+        elif name in TIMES and _is_text(kind):
+            out.append(f"try_cast(nullif({col}, '') AS TIMESTAMPTZ) AS {col}")
         elif (name in MAPS and pa.types.is_map(kind) and _is_text(kind.key_type)
               and _is_number(kind.item_type)):  # fmt: skip
-            out.append(f"{col}::MAP(VARCHAR, DOUBLE) AS {col}")
+            if pa.types.is_decimal(kind.item_type):
+                out.append(f"map_from_entries([struct_pack(key := e.key, value := "
+                           f"e.value::VARCHAR::DOUBLE) for e in map_entries({col})]) "
+                           f"AS {col}")  # fmt: skip
+            else:
+                out.append(f"{col}::MAP(VARCHAR, DOUBLE) AS {col}")
         elif name == "total_cost" and _is_number(kind):
-            out.append(f"{col}::DOUBLE AS {col}")
+            out.append(f"{as_double(col, kind)} AS {col}")
         elif name == "prompt_version" and (_is_text(kind) or pa.types.is_integer(kind)):
             # Written into `extra` as JSON: text quoted, integers as they are.
             out.append(f"to_json({col})::VARCHAR AS {col}")
@@ -199,6 +234,9 @@ def _mapped_sql(base: str, renumber: bool) -> str:
     blank = _sql_string(_BLANK)
     usage_keys = f"len([k for k in map_keys({u}) if regexp_matches(k, '[^\\x00-\\x7F]')]) > 0"
     doubt = _either(
+        time_doubt('"t_start_time"'),
+        time_doubt('"t_end_time"'),
+        f"len([v for v in map_values({u}) if abs(v) >= {EXACT_LIMIT}]) > 0",
         inp_doubt,
         f"NOT c_failed AND ({out_doubt})",
         meta_doubt,

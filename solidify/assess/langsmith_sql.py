@@ -23,19 +23,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from solidify.assess.exports_sql import (
-    _EDGE_WS,
     _INT_LIMIT,
+    EXACT_LIMIT,
     _decoded,
     _either,
     _integer,
     _is_number,
     _is_text,
     _present,
+    as_double,
     insert,
     rows_at,
+    time_doubt,
 )
 from solidify.assess.formats import common, langsmith
-from solidify.assess.jsonl_sql import _BLANK, _TIMESTAMP, MAY_DIFFER, _sql_string
+from solidify.assess.jsonl_sql import _BLANK, MAY_DIFFER, _sql_string
 from solidify.assess.records import BatchBuilder
 from solidify.assess.schema import STEP_TABLE_SCHEMA
 from solidify.assess.steptable import StepTable
@@ -74,7 +76,7 @@ def _columns(schema: pa.Schema) -> tuple[list[str], set[str]] | None:
         elif name in TIMES and pa.types.is_timestamp(kind) and kind.unit in ("s", "ms", "us"):
             out.append(f"{col}::TIMESTAMPTZ AS {col}")
         elif name in NUMBERS and _is_number(kind):
-            out.append(f"{col}::DOUBLE AS {col}")
+            out.append(f"{as_double(col, kind)} AS {col}")
         else:
             return None
     return out, texts
@@ -116,13 +118,7 @@ def _time(name: str, texts: set[str]) -> tuple[str, str]:
     col = quoted(name)
     if name not in texts:
         return col, "false"
-    # common.iso: "" is none, digits are epoch seconds (doubted), other text as it is.
-    return (
-        f"try_cast(nullif({col}, '') AS TIMESTAMPTZ)",
-        f"{col} <> '' AND (regexp_matches({col}, {_sql_string(_EDGE_WS)}) "
-        f"OR NOT regexp_matches({col}, {_sql_string(_TIMESTAMP)}) "
-        f"OR try_cast({col} AS TIMESTAMPTZ) IS NULL)",
-    )
+    return f"try_cast(nullif({col}, '') AS TIMESTAMPTZ)", time_doubt(col)
 
 
 def _mapped_sql(base: str, texts: set[str], renumber: bool) -> str:
@@ -192,6 +188,7 @@ def _mapped_sql(base: str, texts: set[str], renumber: bool) -> str:
         "json_type(m2) NOT IN ('VARCHAR', 'NULL')",
         "json_type(xm) NOT IN ('OBJECT', 'NULL')",
         "json_type(g0) = 'ARRAY' AND json_array_length(g0) = 0",
+        f'abs("prompt_tokens") >= {EXACT_LIMIT} OR abs("completion_tokens") >= {EXACT_LIMIT}',
     )
     blank = _sql_string(_BLANK)
     finished = {
