@@ -150,11 +150,11 @@ def _integer(j: str) -> str:
     """common.integer of a JSON number: whole part of a finite value in [0, 2**63)."""
     j = f"({j})"
     return (
-        f"CASE WHEN json_type({j}) IN ('BIGINT', 'UBIGINT', 'DOUBLE') "
-        f"AND isfinite({j}::DOUBLE) AND {j}::DOUBLE >= 0 "
-        f"AND {j}::DOUBLE < {_INT_LIMIT}::DOUBLE THEN "
-        f"CASE WHEN json_type({j}) = 'DOUBLE' THEN trunc({j}::DOUBLE)::BIGINT "
-        f"ELSE try_cast({j}::VARCHAR AS BIGINT) END END"
+        # Non-negative integers are UBIGINT to DuckDB: those below 2**63 fit a BIGINT.
+        f"CASE json_type({j}) WHEN 'UBIGINT' THEN try_cast({j}::VARCHAR AS BIGINT) "
+        f"WHEN 'BIGINT' THEN CASE WHEN {j}::BIGINT >= 0 THEN {j}::BIGINT END "  # -0
+        f"WHEN 'DOUBLE' THEN CASE WHEN isfinite({j}::DOUBLE) AND {j}::DOUBLE >= 0 "
+        f"AND {j}::DOUBLE < {_INT_LIMIT}::DOUBLE THEN trunc({j}::DOUBLE)::BIGINT END END"
     )
 
 
