@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from solidify.assess import formats, jsonl_sql, tabular_sql
+from solidify.assess import exports_sql, formats, jsonl_sql, langsmith_sql, tabular_sql
 from solidify.assess.canonical import canonical_bytes
 from solidify.assess.jsonl_sql import (
     blocks,
@@ -711,8 +711,21 @@ def _read_parquet(
     kind = input_format or ("langsmith" if "run_type" in names else None)
     if kind is None and formats.langfuse.is_blob_columns(names):
         kind = "langfuse"  # Langfuse's blob export of the observations table
+    if kind == "langfuse" and _export_by_duckdb(path, steps, builder, display, kind):
+        if progress:
+            progress(0)
+        return
+    if kind == "langsmith" and _export_by_duckdb(path, steps, builder, display, kind):
+        if progress:
+            progress(0)
+        return
     if kind and kind != "canonical":
-        rows = [r for batch in parquet.iter_batches(batch_size=50_000) for r in batch.to_pylist()]
+        # Timestamps as ISO text and maps as dicts, as the JSON readers see them.
+        rows = [
+            formats.common.plain_row(r)
+            for batch in parquet.iter_batches(batch_size=50_000)
+            for r in batch.to_pylist()
+        ]
         records = formats.to_records(kind, rows, _default_workflow(display),
                                      context or formats.Context())  # fmt: skip
         yield from builder.batches(enumerate(_mapped(records, kind, display), 1))
@@ -734,6 +747,17 @@ def _read_parquet(
                 yield row, parquet_record(record)
 
     yield from builder.batches(rows())
+
+
+def _export_by_duckdb(
+    path: str | None, steps: StepTable | None, builder: BatchBuilder, display: str, kind: str
+) -> bool:
+    """A Langfuse or LangSmith export on disk, not small, read by DuckDB (exports_sql,
+    langsmith_sql); False when the Python reader is to read it."""
+    if path is None or steps is None or os.path.getsize(path) < exports_sql.SMALL_EXPORT_BYTES:
+        return False
+    read = exports_sql.read_langfuse if kind == "langfuse" else langsmith_sql.read_langsmith
+    return read(steps, path, builder, _default_workflow(display))
 
 
 def parquet_record(record: dict[str, Any]) -> dict[str, Any]:

@@ -112,6 +112,22 @@ def decode(value: Any, depth: int = 3) -> Any:
     return value
 
 
+def plain_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A Parquet row's maps (lists of pairs) as dicts, its timestamps as ISO text."""
+    out = {}
+    for key, value in row.items():
+        if (
+            isinstance(value, list)
+            and value
+            and all(isinstance(p, tuple) and len(p) == 2 for p in value)
+        ):
+            value = dict(value)
+        elif hasattr(value, "isoformat"):
+            value = value.isoformat()
+        out[key] = value
+    return out
+
+
 def integer(value: Any) -> int | None:
     if value is None or isinstance(value, bool):
         return None

@@ -21,6 +21,7 @@ from solidify.assess.formats.common import (
     integer,
     iso,
     number,
+    plain_row,
     provider_name,
     stable_name,
     stable_workflow,
@@ -191,7 +192,7 @@ def export_records(
     """Rows of the `observations` table as the blob export writes them (Parquet or JSON
     Lines). The workflow is the trace's name (`trace_name`, in the enriched export), else
     the name of the trace's root observation (the one the others hang from)."""
-    rows = [_plain(r) for r in rows]
+    rows = [plain_row(r) for r in rows]
     parents = {r.get("parent_observation_id") for r in rows}
     roots = {
         r.get("trace_id"): r.get("name")
@@ -204,20 +205,7 @@ def export_records(
         yield from observation_records([row], str(workflow), None)
 
 
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    """Parquet's maps (lists of pairs) as dicts, its timestamps as ISO text."""
-    out = {}
-    for key, value in row.items():
-        if (
-            isinstance(value, list)
-            and value
-            and all(isinstance(p, tuple) and len(p) == 2 for p in value)
-        ):
-            value = dict(value)
-        elif hasattr(value, "isoformat"):
-            value = value.isoformat()
-        out[key] = value
-    return out
+_plain = plain_row  # the old name
 
 
 def is_blob_columns(names: Iterable[str]) -> bool:
