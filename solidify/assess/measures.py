@@ -290,7 +290,7 @@ JOIN positions AS p
 QUANTILES = {"p50_ms": 0.5, "p95_ms": 0.95}
 # On DuckDB the same ranks from each step's durations sorted as a list: one sort per
 # step instead of a window over every duration, a third of the time. (DuckDB's own
-# quantile_cont interpolates with a fused multiply-add: a last bit apart at times.)
+# quantile_cont is faster still, but at times a last bit apart from this interpolation.)
 LATENCY_SORTED = """
 WITH
 sorted AS (
