@@ -362,26 +362,3 @@ def test_no_progress_bar_is_drawn_over_the_commands_output(tmp_path):
     with read_logs([str(path)]) as read:
         setting = read.table.query("SELECT current_setting('enable_progress_bar') AS on_")
         assert setting.column("on_").to_pylist() == [False]
-
-
-@pytest.mark.slow
-def test_the_scan_of_a_large_file_imports_genai_prices_beside_it(tmp_path):
-    """The price library is imported while DuckDB numbers the lines on one core."""
-    import subprocess
-    import sys
-
-    path = tmp_path / "log.jsonl"
-    path.write_text("\n".join(_LINES) + "\n", encoding="utf-8")
-    code = (
-        "import sys\n"
-        "from solidify.assess import jsonl_sql, preload\n"
-        "from solidify.assess.ingest import read_logs\n"
-        "jsonl_sql.SMALL_FILE_BYTES = 0\n"
-        "assert 'genai_prices' not in sys.modules\n"
-        "with read_logs([sys.argv[1]]) as read:\n"
-        "    preload.wait()\n"
-        "    print(len(read.table), 'genai_prices' in sys.modules)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split()[1] == "True"

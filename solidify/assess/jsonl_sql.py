@@ -35,7 +35,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from solidify.assess import preload
 from solidify.assess.canonical import canonical_bytes
 from solidify.assess.records import KNOWN_FIELDS, BatchBuilder
 from solidify.assess.schema import KINDS, RECORD_FIELDS, REQUIRED, STATUSES, STEP_TABLE_SCHEMA
@@ -301,7 +300,6 @@ def read_whole(steps: StepTable, path: str, builder: BatchBuilder) -> bool:
     con = steps.con
     _prepare(con)
     lines = _lines_sql(SCAN_LINE_BYTES, 4 * SCAN_LINE_BYTES)
-    preload.start()  # on the core the numbering leaves idle
     try:
         # Numbering the lines keeps DuckDB's pipeline on one thread, so they are numbered
         # into a table first (spilled to disk when large) and parsed from it in parallel:

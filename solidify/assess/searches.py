@@ -23,8 +23,6 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from solidify.assess import preload
-
 # Fork is Linux's default way to start processes. macOS offers it but makes spawn the
 # default, since system libraries there are not fork-safe; Windows has no fork.
 FORK_IS_SAFE = sys.platform.startswith("linux")
@@ -115,7 +113,6 @@ class Searches:
         self._pool: ProcessPoolExecutor | None = None
         self._futures: dict[Hashable, Future] = {}
         if workers and len(self._keys) > 1:
-            preload.wait()  # no fork in the middle of an import
             with signals_deferred():
                 self._pool = ProcessPoolExecutor(
                     max_workers=min(workers, len(self._keys)),
