@@ -210,26 +210,3 @@ def test_every_stage_reads_the_relation_it_is_given() -> None:
         assert relayed == relays.tool_relays(alone) == {("w", "agent"): "lookup"}
     assert list(got.index) == [("w", "agent"), ("w", "lookup"), ("w", "call")]
     assert got.loc[("w", "agent"), "rollup_executions"] == 6
-
-
-durations = st.floats(0, 1e7, allow_nan=False) | st.sampled_from([0.0, 1.0, 0.1, 3e-9])
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.lists(durations | st.none(), min_size=1, max_size=30), min_size=1, max_size=4))
-def test_latency_from_sorted_lists_has_the_bits_of_the_window_ranks(steps: list) -> None:
-    # DuckDB takes the ranks from sorted lists, Spark from a window: the very same
-    # values, not merely close ones.
-    names = [f"s{k}" for k, values in enumerate(steps) for _ in values]
-    values = [value for values in steps for value in values]
-    ordered = pa.table({"workflow": ["w"] * len(values), "step": names,
-                        "duration_ms": pa.array(values, pa.float64())})  # fmt: skip
-    with StepTable() as engine:
-        engine.register("ordered", ordered)
-        counts = engine.query(
-            "SELECT workflow, step, count(duration_ms) AS timed FROM ordered GROUP BY ALL"
-        ).to_pandas().set_index(measures.KEYS)  # fmt: skip
-        duck = measures._latency(engine, counts)
-        ranked = measures._latency(engine, counts, sorted_lists=False)
-    for name in measures.QUANTILES:
-        assert duck[name].tobytes() == ranked[name].tobytes(), (name, duck[name], ranked[name])

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from solidify.assess.pricing import priced_sql
 from solidify.assess.rollups import CHILDREN_JOIN, VERDICT, children_sql, has_family_sql
 from solidify.assess.shapes import shape_facts
-from solidify.assess.steptable import Engine, StepTable
+from solidify.assess.steptable import Engine
 
 KEYS = ["workflow", "step"]
 SHAPE_SAMPLE = 2000  # most frequent distinct outputs per step whose shape is read
@@ -288,27 +288,6 @@ JOIN positions AS p
   ON r.workflow = p.workflow AND r.step = p.step AND r.position = p.position
 """
 QUANTILES = {"p50_ms": 0.5, "p95_ms": 0.95}
-# On DuckDB the same ranks from each step's durations sorted as a list: one sort per
-# step instead of a window over every duration, a third of the time. (DuckDB's own
-# quantile_cont is faster still, but at times a last bit apart from this interpolation.)
-LATENCY_SORTED = """
-WITH
-sorted AS (
-    SELECT workflow, step, list_sort(list(duration_ms)) AS durations
-    FROM ordered
-    WHERE duration_ms IS NOT NULL
-    GROUP BY workflow, step
-),
-wanted AS (
-    SELECT workflow, step, list(position ORDER BY position) AS positions,
-           list(position + 1 ORDER BY position) AS indexes
-    FROM positions
-    GROUP BY workflow, step
-)
-SELECT w.workflow, w.step, w.positions, list_select(s.durations, w.indexes) AS durations
-FROM sorted AS s
-JOIN wanted AS w ON s.workflow = w.workflow AND s.step = w.step
-"""
 
 QUERIES = {
     "ordered": ordered_sql(),
@@ -368,13 +347,8 @@ def _calls(engine: Engine, counts: pd.DataFrame) -> pd.DataFrame:
     }, index=counts.index)  # fmt: skip
 
 
-def _latency(
-    engine: Engine, counts: pd.DataFrame, *, sorted_lists: bool | None = None
-) -> dict[str, np.ndarray]:
-    """p50 and p95 of each step's durations (NaN where none was logged); `sorted_lists`:
-    the ranks from lists (DuckDB only), else from a window (any engine)."""
-    if sorted_lists is None:
-        sorted_lists = isinstance(engine, StepTable)
+def _latency(engine: Engine, counts: pd.DataFrame) -> dict[str, np.ndarray]:
+    """p50 and p95 of each step's durations (NaN where none was logged)."""
     sizes = counts["timed"].to_numpy(dtype=np.int64)
     wanted: list[tuple[str, str, int]] = []
     for (workflow, step), n in zip(counts.index, sizes.tolist(), strict=True):
@@ -389,17 +363,10 @@ def _latency(
                           ("position", pa.int64())]),
     )  # fmt: skip
     engine.register("positions", positions)
-    if sorted_lists:
-        found = {
-            (row["workflow"], row["step"], position): duration
-            for row in engine.query(LATENCY_SORTED).to_pylist()
-            for position, duration in zip(row["positions"], row["durations"], strict=True)
-        }
-    else:
-        found = {
-            (row["workflow"], row["step"], row["position"]): row["duration_ms"]
-            for row in engine.query(LATENCY_RANKS).to_pylist()
-        }
+    found = {
+        (row["workflow"], row["step"], row["position"]): row["duration_ms"]
+        for row in engine.query(LATENCY_RANKS).to_pylist()
+    }
     out = {name: np.full(len(sizes), np.nan) for name in QUANTILES}
     for k, ((workflow, step), n) in enumerate(zip(counts.index, sizes.tolist(), strict=True)):
         if n == 0:
