@@ -10,7 +10,7 @@ import functools
 import gc
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -312,12 +312,25 @@ def run_assessment(
             click.echo("\r\033[K", nl=False, err=True)
         for warning in assessment.warnings:
             click.echo(f"warning: {warning}", err=True)
-        if workflows and not assessment.workflows:
-            raise InputError(f"no workflow matches {', '.join(workflows)}")
-        if steps and not any(assessment.visible_steps(w) for w in assessment.workflows):
-            chosen = f" in {', '.join(workflows)}" if workflows else ""
-            raise InputError(f"no step matches {', '.join(steps)}{chosen}")
+        check_patterns("workflow", workflows, (w.workflow for w in assessment.workflows))
+        shown = (s.step for w in assessment.workflows for s in assessment.visible_steps(w))
+        check_patterns("step", steps, shown, within=workflows)
         yield result, assessment, config
+
+
+def check_patterns(
+    kind: str, patterns: tuple[str, ...], names: Iterable[str], within: tuple[str, ...] = ()
+) -> None:
+    """Bad input when patterns were given and none matches a name; a warning for each
+    pattern that matches nothing while others do (a typo among several)."""
+    from solidify.globs import unmatched
+
+    missing = unmatched(patterns, names)
+    scope = f" in {', '.join(within)}" if within else ""
+    if patterns and len(missing) == len(patterns):
+        raise InputError(f"no {kind} matches {', '.join(patterns)}{scope}")
+    for pattern in missing:
+        click.echo(f"warning: no {kind} matches {pattern}{scope}", err=True)
 
 
 @cli.command()
@@ -478,7 +491,6 @@ def migrate(
     STEPS registry, tests built from held-out logged examples, a shadow-mode wrapper
     and a README. Steps no program reproduces are stubs that carry their examples.
     """
-    from solidify.globs import matches
     from solidify.migrate.package import build_files, plan, write_package
 
     target = Path(out)
@@ -488,9 +500,8 @@ def migrate(
 
     with run_assessment(logs, strict, config_path, workflows) as (result, assessment, _):
         samples = step_samples(result.table)  # the examples searched: the tests' cases
-    named = {s.step for w in assessment.workflows for s in w.steps}
-    if steps and not any(matches(name, steps) for name in named):
-        raise InputError(f"no step matches {', '.join(steps)}")
+    check_patterns("step", steps, (s.step for w in assessment.workflows for s in w.steps),
+                   within=workflows)  # fmt: skip
     the_plan = plan(assessment, samples, min_coverage=min_coverage, steps=steps)
     if not any(the_plan.steps.values()):
         click.echo("note: no AI step is reproducible or asked for (--step); the modules' STEPS "
@@ -552,13 +563,11 @@ def verify(
 
     load_config(config_path)
     with load_logs(logs, strict) as result:
-        samples = {
-            (workflow, step): sample
-            for (workflow, step), sample in step_samples(result.table).items()
-            if matches(workflow, workflows) and matches(step, steps)
-        }
-    if not samples:
-        raise InputError("no step of these logs matches " + ", ".join((*workflows, *steps)))
+        every = step_samples(result.table)
+    check_patterns("workflow", workflows, (workflow for workflow, _ in every))
+    chosen = {key: sample for key, sample in every.items() if matches(key[0], workflows)}
+    check_patterns("step", steps, (step for _, step in chosen), within=workflows)
+    samples = {key: sample for key, sample in chosen.items() if matches(key[1], steps)}
     report = run_verify(package, samples, timeout=timeout)
 
     def rows() -> list[dict[str, Any]]:

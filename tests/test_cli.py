@@ -90,6 +90,11 @@ def test_assess_selection_and_formats(tmp_path: Path, runner) -> None:
         missing = runner.invoke(cli, [*command, "--step", "s9*"])
         assert (missing.exit_code, missing.stderr) == (3, "Error: no step matches s9*\n")
     assert not (tmp_path / "pkg").exists()
+    # A typo among patterns that match: a warning, the others still chosen.
+    typo = runner.invoke(cli, ["assess", log, "--step", "s2", "--step", "sx", "--format", "csv"])
+    assert typo.exit_code == 0
+    assert typo.stderr == "warning: no step matches sx\n"
+    assert {line.split(",")[1] for line in typo.stdout.splitlines()[1:]} == {"s2"}
     # Here: a step of another workflow than those chosen.
     elsewhere = runner.invoke(cli, ["assess", log, "--workflow", "other", "--step", "s2*"])
     assert elsewhere.exit_code == 0
@@ -101,7 +106,7 @@ def test_verify_takes_the_same_selection_options(tmp_path: Path, runner) -> None
     log = str(_log(tmp_path))
     missing = runner.invoke(cli, ["verify", str(tmp_path), log, "--workflow", "nothing-*"])
     assert missing.exit_code == ExitStatus.BAD_INPUT
-    assert "no step of these logs matches nothing-*" in missing.stderr
+    assert missing.stderr == "Error: no workflow matches nothing-*\n"
     bad_config = tmp_path / "bad.yaml"
     bad_config.write_text("prices: [", encoding="utf-8")
     refused = runner.invoke(cli, ["verify", str(tmp_path), log, "--config", str(bad_config)])

@@ -16,12 +16,18 @@ from solidify.assess.assessment import assess
 from solidify.assess.ingest import read_logs
 from tests.conftest import record
 
-COSTS = [float("nan"), 1.0, float("inf"), 2.0]
+NAN = float("nan")
+COSTS = [NAN, 1.0, float("inf"), 2.0]
+# A token count or attempt with a gap, as pandas writes one from a float column.
+TOKENS = [5.0, NAN, 7.0, 8.0]
+ATTEMPTS = [1.0, 2.0, 1.0, NAN]  # a missing attempt is the first
 
 
 def _rows() -> list[dict]:
-    return [record(run_id=f"r{i}", kind="code", status="ok", cost_usd=cost, output="x")
-            for i, cost in enumerate(COSTS)]  # fmt: skip
+    values = zip(COSTS, TOKENS, ATTEMPTS, strict=True)
+    return [record(run_id=f"r{i}", kind="code", status="ok", cost_usd=cost, output="x",
+                   input_tokens=tokens, attempt=attempt)
+            for i, (cost, tokens, attempt) in enumerate(values)]  # fmt: skip
 
 
 def _jsonl(path: Path) -> Path:
@@ -32,8 +38,9 @@ def _jsonl(path: Path) -> Path:
 
 def _csv(path: Path) -> Path:
     path = path / "log.csv"
-    lines = ["workflow,run_id,step,kind,status,cost_usd,output"]
-    lines += [f"wf,{r['run_id']},s,code,ok,{r['cost_usd']},x" for r in _rows()]
+    lines = ["workflow,run_id,step,kind,status,cost_usd,input_tokens,attempt,output"]
+    lines += [f"wf,{r['run_id']},s,code,ok,{r['cost_usd']},{r['input_tokens']},{r['attempt']},x"
+              for r in _rows()]  # fmt: skip
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -59,8 +66,9 @@ def test_nan_is_missing_and_infinity_is_named(tmp_path, monkeypatch, write, by_d
         assert [str(p) for p in read.problems.first] == [
             f"{path}:{line}: cost_usd: expected a number, got inf"
         ]
-        assert read.table.query("SELECT cost_usd FROM steps ORDER BY rowid").column(
-            0
-        ).to_pylist() == [None, 1.0, 2.0]
+        got = read.table.query(
+            "SELECT cost_usd, input_tokens, attempt FROM steps ORDER BY rowid"
+        ).to_pylist()
+        assert [tuple(r.values()) for r in got] == [(None, 5, 1), (1.0, None, 2), (2.0, 8, 1)]
         step = assess(read.table).workflows[0].steps[0]
     assert step.cost_usd == 3.0

@@ -198,8 +198,8 @@ class BatchBuilder:
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
             clean = []
             for i, v in enumerate(values):
-                if kind == "number" and isinstance(v, float) and math.isnan(v):
-                    # NaN is how pandas and Python's json write a missing number.
+                if kind in ("number", "integer") and isinstance(v, float) and math.isnan(v):
+                    # NaN is how pandas and Python's json write a missing value.
                     clean.append(None)
                 elif v is None or check(v):
                     # float(): an integer beyond 2**53 is still a number, not an error.
