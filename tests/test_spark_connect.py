@@ -98,9 +98,21 @@ def test_assessment_json_through_connect_equals_duckdbs(server, runner, monkeypa
     assert on_duck.exit_code == 0, on_duck.stderr
     assert on_spark.exit_code == 0, on_spark.stderr
     assert on_spark.stderr == ""
-    assert without_seconds(json.loads(on_spark.stdout)) == without_seconds(
-        json.loads(on_duck.stdout)
-    )
+    got, expected = (without_seconds(json.loads(r.stdout)) for r in (on_spark, on_duck))
+    assert got == expected, first_difference(got, expected)
+
+
+def first_difference(got, expected, path: str = "") -> str:
+    """Where two JSON values first differ, for the failure message."""
+    if isinstance(got, dict) and isinstance(expected, dict):
+        for key in sorted(got.keys() | expected.keys()):
+            if got.get(key) != expected.get(key):
+                return first_difference(got.get(key), expected.get(key), f"{path}.{key}")
+    if isinstance(got, list) and isinstance(expected, list) and len(got) == len(expected):
+        for i, (a, b) in enumerate(zip(got, expected, strict=True)):
+            if a != b:
+                return first_difference(a, b, f"{path}[{i}]")
+    return f"{path}: {got!r} != {expected!r}"
 
 
 def test_bad_records_are_named_through_connect_as_locally(server, runner, tmp_path, monkeypatch):
