@@ -28,8 +28,10 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas"),
 ]
 
+from solidify.assess.ingest import read_logs  # noqa: E402
 from solidify.assess.spark import SparkStepTable, connect_session  # noqa: E402
-from tests.test_spark import bad_log, without_seconds  # noqa: E402
+from solidify.errors import InputError  # noqa: E402
+from tests.test_spark import bad_log, canonical_parquet, without_seconds  # noqa: E402
 
 SERVER = "org.apache.spark.sql.connect.service.SparkConnectServer"
 
@@ -129,12 +131,18 @@ def test_bad_records_are_named_through_connect_as_locally(server, runner, tmp_pa
 def test_a_table_in_a_given_session_leaves_its_child_session_released(server, tmp_path):
     """Joined, not owned: the table works in a child session of its own on the server,
     drops its views and releases that session on close; the given one keeps working."""
+    parquet = canonical_parquet(SAMPLES / "support-triage.jsonl.gz", tmp_path / "t.parquet")
+    paths = [str(bad_log(tmp_path)), str(parquet)]
+    with read_logs(paths) as local:
+        rows = [(r.source, r.line) for r in local.frame().itertuples()]
     base = connect_session(server)
     try:
         table = SparkStepTable(session=base)
         child = table.spark
-        reading = table.read([str(bad_log(tmp_path))])
+        reading = table.read(paths)
         assert reading.problems.count == 6
+        got = table.query("SELECT source, line FROM steps ORDER BY rowid").to_pylist()
+        assert [(r["source"], r["line"]) for r in got] == rows
         table.materialize("kept", "SELECT line FROM steps")
         assert {t.name for t in child.catalog.listTables()} >= {"steps", "kept"}
         assert "steps" not in {t.name for t in base.catalog.listTables()}
@@ -143,6 +151,22 @@ def test_a_table_in_a_given_session_leaves_its_child_session_released(server, tm
         assert base.sql("SELECT 1 AS one").collect()[0].one == 1
     finally:
         base.stop()
+
+
+def test_a_path_the_server_cannot_see_is_bad_input_naming_it(server, monkeypatch):
+    """The server reads the logs itself: a path missing on its machine (here: sent as
+    another path) is named in one line, exit 3, not the server's stack trace."""
+    import solidify.assess.spark as spark_module
+
+    monkeypatch.setattr(spark_module, "_spark_uri", lambda name: "file:///elsewhere/log.jsonl")
+    base = connect_session(server)
+    try:
+        with SparkStepTable(session=base) as table, pytest.raises(InputError) as error:
+            table.read([str(SAMPLES / "support-triage.jsonl.gz")])
+    finally:
+        base.stop()
+    assert str(error.value).startswith("/elsewhere/log.jsonl: the Spark Connect server cannot")
+    assert error.value.exit_code == 3
 
 
 @pytest.mark.parametrize("remote", ["unreachable", "local[2]"])
