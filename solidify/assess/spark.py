@@ -142,13 +142,7 @@ def start_session(master: str | None, folder: str, memory: str = DEFAULT_DRIVER_
 
     remote = os.environ.get("SPARK_REMOTE")
     if remote and master in (None, LOCAL):
-        try:
-            return SparkSession.builder.remote(remote).getOrCreate()
-        except Exception as exc:  # the Connect client's packages missing, server not there
-            raise EngineUnavailable(
-                f"--engine spark: Spark Connect at {remote} (SPARK_REMOTE): {_one_line(exc)}; "
-                'the client needs pip install "pyspark[connect]"'
-            ) from None
+        return connect_session(remote)
     # Workers run this interpreter (with pyarrow and solidify), not whatever `python3` is.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     quiet = Path(folder, "log4j2.properties")
@@ -214,9 +208,120 @@ def start_session(master: str | None, folder: str, memory: str = DEFAULT_DRIVER_
     return SparkSession(context)
 
 
+def connect_session(remote: str) -> SparkSession:
+    """A session of its own on the Spark Connect server at `remote` (sc://HOST:PORT), checked
+    with one query: an unreachable server is one line at once, not ten minutes of retries."""
+    import warnings
+
+    if not remote.startswith("sc://"):
+        # PySpark's `local[...]` form starts a server inside this process, its JVM writing
+        # to our stdout and stderr: local mode does the same work without it.
+        raise EngineUnavailable(
+            f"--engine spark: SPARK_REMOTE={remote}: expected sc://HOST:PORT of a running "
+            "Spark Connect server (for local mode, unset SPARK_REMOTE)"
+        )
+    # gRPC's C core notes each fork (the searches' process pool) on stderr at its default
+    # verbosity; read when gRPC loads, so set before the client is imported.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    try:
+        from pyspark.sql.connect.client.retries import DefaultPolicy
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+    except ImportError as exc:  # grpcio and the rest of the Connect client
+        raise EngineUnavailable(
+            f"--engine spark: Spark Connect at {remote} (SPARK_REMOTE) needs {exc.name or exc}; "
+            f"{INSTALL_HINT}"
+        ) from None
+    from pyspark.logger import PySparkLogger
+
+    # The client logs each failed query (JSON, on stderr) before raising it: the error
+    # reaches the command as an exception, told once.
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL + 1)
+    session = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the client's RETRIES_EXCEEDED, told as one line
+            # The Connect builder itself, not pyspark.sql's: that one marks the whole process
+            # as Connect (pyspark.sql.functions would then build Connect columns for a
+            # classic session started later).
+            session = ConnectSession.builder.remote(remote).create()
+            session.client.set_retry_policies([DefaultPolicy(max_retries=2)])
+            # The same instants as locally: the session's zone, not the server's default.
+            session.conf.set("spark.sql.session.timeZone", "UTC")
+            session.client.set_retry_policies([DefaultPolicy()])
+    except Exception as exc:  # a bad URL, the server not there or refusing us
+        if session is not None:
+            with contextlib.suppress(Exception), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                session.stop()
+        raise EngineUnavailable(
+            f"--engine spark: Spark Connect at {remote} (SPARK_REMOTE): {_grpc_detail(exc)}"
+        ) from None
+    return session
+
+
+def is_connect(session: Any) -> bool:
+    """A Spark Connect client session (no JVM here: no sparkContext, no Py4J)."""
+    return type(session).__module__.startswith("pyspark.sql.connect")
+
+
+@contextlib.contextmanager
+def _server_sees(session: Any) -> Iterator[None]:
+    """A path the Spark Connect server cannot see (it reads files itself, on its own
+    machine) is bad input naming the file, not the server's stack trace."""
+    try:
+        yield
+    except Exception as exc:
+        from pyspark.errors import AnalysisException
+
+        if not (is_connect(session) and isinstance(exc, AnalysisException)):
+            raise
+        if exc.getCondition() != "PATH_NOT_FOUND":
+            raise
+        path = (exc.getMessageParameters() or {}).get("path", "")
+        raise InputError(
+            "the Spark Connect server cannot read it (SPARK_REMOTE: the server reads the "
+            "logs itself, from paths or URIs it can see)",
+            file=path.removeprefix("file:"),
+        ) from None
+
+
+def _functions(session: Any) -> Any:
+    """pyspark.sql.functions for the session's kind (Connect columns or the JVM's)."""
+    if is_connect(session):
+        from pyspark.sql.connect import functions
+    else:
+        from pyspark.sql import functions
+    return functions
+
+
+def _grpc_detail(exc: BaseException) -> str:
+    """gRPC's `details = "..."` line when there is one, else the error's first line."""
+    import re
+
+    found = re.search(r'details = "([^"]*)"', str(exc))
+    return found.group(1)[:160] if found else _one_line(exc)
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """The Connect server went away or cannot be reached (not an error in a query)."""
+    try:
+        from pyspark.errors.exceptions.connect import SparkConnectGrpcException
+    except ImportError:
+        return False
+    text = str(exc)
+    return isinstance(exc, SparkConnectGrpcException) and (
+        "StatusCode.UNAVAILABLE" in text or "StatusCode.CANCELLED" in text
+    )
+
+
 def stop_session(session: SparkSession) -> None:
     """Stop a session this process started, and its JVM with it: nothing may write to the
-    scratch folder once it is removed (a later session starts a new JVM)."""
+    scratch folder once it is removed (a later session starts a new JVM). A Connect session
+    is released on the server, which keeps running."""
+    if is_connect(session):
+        session.stop()
+        return
     from pyspark import SparkContext
 
     gateway = getattr(session.sparkContext, "_gateway", None)
@@ -289,10 +394,14 @@ class SparkStepTable:
         self._folder = tempfile.mkdtemp(prefix="solidify-spark-")
         self._owned = session is None
         self._cached: list[DataFrame] = []
+        self._views: set[str] = {TABLE}  # dropped on close: a Connect server outlives us
         base = None
         try:
             base = session or start_session(master, self._folder, memory)
             self.spark = base if self._owned else base.newSession()
+            if not self._owned and is_connect(self.spark):
+                # A Connect child session starts from the server's settings, not base's.
+                self.spark.conf.set("spark.sql.session.timeZone", "UTC")
             self._frames: list[DataFrame] = []
             self._files: list[str] = []  # in the order read: their rank makes the rowid
             self._appended = 0
@@ -313,7 +422,14 @@ class SparkStepTable:
             return self.spark.sql(to_spark_sql(sql), args=params or None).toArrow()
 
     def register(self, name: str, table: pa.Table) -> None:
-        self.spark.createDataFrame(table).createOrReplaceTempView(name)
+        schema = None
+        if not len(table):  # Spark Connect infers no schema from no rows; classic does
+            from pyspark.sql.pandas.types import from_arrow_schema
+
+            schema = from_arrow_schema(table.schema)
+        with _jvm_calls():
+            self.spark.createDataFrame(table, schema).createOrReplaceTempView(name)
+        self._views.add(name)
 
     def materialize(self, name: str, sql: str) -> None:
         """The query's rows kept (cached) under `name` for the queries after it."""
@@ -321,6 +437,7 @@ class SparkStepTable:
             frame = self.spark.sql(to_spark_sql(sql)).persist()
             self._cached.append(frame)
             frame.createOrReplaceTempView(name)
+        self._views.add(name)
 
     # --- filling the table ---------------------------------------------------------
 
@@ -353,7 +470,8 @@ class SparkStepTable:
                 (native[kind] if kind else local).append(name)
                 reading.files.append(name)
                 self._files.append(name)
-        parsed = [self._parse(kind, names) for kind, names in native.items() if names]
+        with _server_sees(self.spark):
+            parsed = [self._parse(kind, names) for kind, names in native.items() if names]
         for frame in parsed:
             frame = frame.persist()
             self._cached.append(frame)
@@ -391,50 +509,45 @@ class SparkStepTable:
 
     def _with_rowid(self, frame: DataFrame) -> DataFrame:
         """Rows read by Spark with their rowid: their file's rank, then their line."""
-        from pyspark.sql import functions as F
-
         ranks = self.spark.createDataFrame(
             [(name, self._rank(name)) for name in self._files], "source STRING, _rank BIGINT"
         )
-        rowid = (F.col("_rank") * F.lit(FILE_SHIFT) + F.col("line")).alias("rowid")
-        return frame.join(F.broadcast(ranks), "source", "left").select(
-            *STEP_TABLE_SCHEMA.names, rowid
+        rowid = f"_rank * {FILE_SHIFT} + line AS rowid"
+        return frame.join(ranks.hint("broadcast"), "source", "left").selectExpr(
+            *(f"`{name}`" for name in STEP_TABLE_SCHEMA.names), rowid
         )
 
     def _parse(self, kind: str, names: list[str]) -> DataFrame:
-        from pyspark.sql import Window
-        from pyspark.sql import functions as F
-
+        # Columns as SQL text, not pyspark.sql.functions: the same on a classic session and a
+        # Spark Connect one, whichever of the two this process started first.
         sources = {_spark_uri(name): name for name in names}
+        # Absolute URIs: a Spark Connect server resolves relative paths in its own folder.
+        uris = list(sources)
         if kind == "jsonl":
-            raw = self.spark.read.text(names).select(
-                F.col("value"),
-                F.col("_metadata.file_path").alias("file"),
-                F.col("_metadata.file_block_start").alias("block"),
-                F.monotonically_increasing_id().alias("row"),
+            raw = self.spark.read.text(uris).selectExpr(
+                "value",
+                "_metadata.file_path AS file",
+                "_metadata.file_block_start AS block",
+                "monotonically_increasing_id() AS row",
             )
             # A split's lines are consecutive rows of one partition: a line's number is the
             # lines of the file's earlier splits plus its place in its own split.
+            F = _functions(self.spark)
             splits = raw.groupBy("file", "block").agg(
                 F.count("*").alias("lines"), F.min("row").alias("first_row")
             )
-            earlier = Window.partitionBy("file").orderBy("block")
-            splits = splits.select(
+            splits = splits.selectExpr(
                 "file", "block", "first_row",
-                (F.sum("lines").over(earlier) - F.col("lines")).alias("before"),
+                "sum(lines) OVER (PARTITION BY file ORDER BY block) - lines AS before",
             )  # fmt: skip
-            lines = raw.join(F.broadcast(splits), ["file", "block"]).select(
-                "value",
-                "file",
-                (F.col("before") + F.col("row") - F.col("first_row") + 1).alias("line"),
+            lines = raw.join(splits.hint("broadcast"), ["file", "block"]).selectExpr(
+                "value", "file", "before + row - first_row + 1 AS line"
             )
             parse = functools.partial(_parse_jsonl_batches, sources=sources)
             return lines.mapInArrow(parse, PARSED_DDL)
-        table = self.spark.read.option("mergeSchema", "true").parquet(*names)
-        table = table.select(
-            "*",
-            F.col("_metadata.file_path").alias("_file"),
-            (F.col("_metadata.row_index") + 1).alias("_row"),
+        table = self.spark.read.option("mergeSchema", "true").parquet(*uris)
+        table = table.selectExpr(
+            "*", "_metadata.file_path AS _file", "_metadata.row_index + 1 AS _row"
         )
         return table.mapInArrow(
             functools.partial(_parse_parquet_batches, sources=sources), PARSED_DDL
@@ -460,14 +573,23 @@ class SparkStepTable:
 
     def close(self) -> None:
         try:
-            for frame in self._cached:
-                frame.unpersist()
-            if self._owned:
-                stop_session(self.spark)
-            else:
-                self.spark.catalog.dropTempView(TABLE)
+            # Views and cached frames go first, whoever owns the session: on Spark Connect
+            # they live on a server that keeps running.
+            # Frames first: on Connect a frame is its plan, resolved again (views and all)
+            # to be unpersisted.
+            with _jvm_calls():
+                for frame in reversed(self._cached):
+                    frame.unpersist()
+                for name in sorted(self._views):
+                    self.spark.catalog.dropTempView(name)
         finally:
-            shutil.rmtree(self._folder, ignore_errors=True)
+            try:
+                if self._owned:
+                    stop_session(self.spark)
+                elif is_connect(self.spark):
+                    self.spark.stop()  # the child session, released on the server; not base
+            finally:
+                shutil.rmtree(self._folder, ignore_errors=True)
 
     def __enter__(self) -> SparkStepTable:
         return self
@@ -481,7 +603,8 @@ PARSED_DDL = f"{STEPS_DDL}, `{PROBLEM}` STRING, `{PROBLEM_FIELD}` STRING"
 
 @contextlib.contextmanager
 def _jvm_calls() -> Iterator[None]:
-    """A JVM that ends mid-call (Ctrl-C reaches it first) is one line, not Py4J's traceback."""
+    """A JVM that ends mid-call (Ctrl-C reaches it first) or a Connect server that goes away
+    is one line, not Py4J's or gRPC's traceback."""
     from py4j.protocol import Py4JError, Py4JJavaError
 
     try:
@@ -490,6 +613,12 @@ def _jvm_calls() -> Iterator[None]:
         raise  # Spark's own error about the query: a bug to see whole
     except Py4JError as exc:
         raise EngineUnavailable(f"--engine spark: Spark stopped: {_one_line(exc)}") from None
+    except Exception as exc:
+        if not _connection_lost(exc):
+            raise
+        raise EngineUnavailable(
+            f"--engine spark: Spark Connect stopped: {_grpc_detail(exc)}"
+        ) from None
 
 
 def _is_uri(path: str) -> bool:
@@ -637,9 +766,7 @@ def _parse_parquet_batches(batches: Iterator[pa.RecordBatch], sources: dict[str,
 
 def _collect_problems(frame: DataFrame, problems: Problems, strict: bool) -> None:
     """Count the bad records; bring back the first few (by file and line) for the message."""
-    from pyspark.sql import functions as F
-
-    bad = frame.where(F.col(PROBLEM).isNotNull())
+    bad = frame.where(f"`{PROBLEM}` IS NOT NULL")
     count = bad.count()
     if not count:
         return
@@ -686,11 +813,18 @@ def read_with_spark(
     from py4j.protocol import Py4JError
 
     try:
-        reading = table.read(paths, strict=strict, input_format=input_format)
+        with _jvm_calls():
+            reading = table.read(paths, strict=strict, input_format=input_format)
     except Py4JError as exc:
-        table.close()
+        _close_quietly(table)
         raise EngineUnavailable(f"--engine spark: Spark stopped: {_one_line(exc)}") from None
     except BaseException:
-        table.close()
+        _close_quietly(table)
         raise
     return Ingested(table=table, problems=reading.problems, files=reading.files)
+
+
+def _close_quietly(table: SparkStepTable) -> None:
+    """Close after a failed read; an engine already gone has nothing left to drop."""
+    with contextlib.suppress(EngineUnavailable):
+        table.close()
