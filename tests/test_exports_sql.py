@@ -153,6 +153,21 @@ def test_bad_rows_are_named_counted_and_skipped(
         both_ways(path, monkeypatch, strict=True)
 
 
+def test_a_usage_map_with_a_key_twice_goes_to_the_python_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parquet lets a map hold a key twice; DuckDB's MAP does not (its cast once closed
+    the step table's connection): the file is read by Python, the last value winning."""
+    twice = [("input", 10), ("input", 3), ("output", 2)]
+    path = write([row(), row(id="o2", usage_details=twice)], tmp_path / "twice.parquet")
+    by_sql, by_python, taken = both_ways(path, monkeypatch)
+    assert not taken
+    with by_sql, by_python:
+        query = "SELECT input_tokens, output_tokens FROM steps ORDER BY rowid"
+        assert by_sql.table.con.sql(query).fetchall() == [(10, 2), (3, 2)]
+        assert by_python.table.con.sql(query).fetchall() == [(10, 2), (3, 2)]
+
+
 def test_an_event_under_a_call_gives_no_record_and_lines_follow_the_records(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -164,6 +164,23 @@ def test_chains_calls_and_duplicates_read_alike(
     assert rows[-1][1] == "intake" and rows[-1][-1] == 8  # lines follow the records
 
 
+def test_a_run_without_parent_takes_no_variables_from_a_run_named_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Python reader once looked the missing parent up as the text "None"."""
+    chain = {"id": "None", "trace_id": "t", "name": "Triage", "run_type": "chain",
+             "inputs": {"ticket": "x"}}  # fmt: skip
+    call = {"id": "l1", "trace_id": "t", "name": "Chat", "run_type": "llm",
+            "outputs": '"billing"'}  # fmt: skip
+    path = write([export_row(r) for r in (chain, call)], tmp_path / "runs.parquet")
+    assert assert_same(path, monkeypatch)
+    by_sql, _, _ = both_ways(path, monkeypatch)
+    with by_sql:
+        assert by_sql.table.con.sql("SELECT extra FROM steps WHERE step = 'Chat'").fetchall() == [
+            (None,)
+        ]
+
+
 @pytest.mark.skipif(not PAYLOADS, reason="no corpus")
 def test_corpus_runs_as_an_export_read_alike(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

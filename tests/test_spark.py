@@ -116,6 +116,20 @@ def test_step_table_is_the_same_on_both_engines(spark, tmp_path):
         assert_same_rows(got, expected)
 
 
+def test_a_file_named_with_spaces_and_accents_is_read_as_named(spark, tmp_path):
+    """Spark reads the path as given (not percent-encoded) and names its rows after it."""
+    folder = tmp_path / "my logs"
+    folder.mkdir()
+    log = folder / "run é.jsonl"
+    log.write_bytes((SAMPLES / "release-cleanup" / "month3.jsonl").read_bytes()[:20_000])
+    log.write_text(log.read_text(encoding="utf-8").rsplit("\n", 1)[0] + "\n", encoding="utf-8")
+    order = "SELECT source, line, step, output FROM steps ORDER BY rowid"
+    with spark_table(spark, [str(log)]) as on_spark, duck([str(log)]) as on_duck:
+        got = on_spark.query(order).to_pylist()
+        assert got == on_duck.query(order).to_pylist()
+    assert got and {row["source"] for row in got} == {str(log)}
+
+
 def test_spark_chooses_the_same_step_samples_as_duckdb(spark, monkeypatch):
     """md5 is the same on both engines: the same sample above the cap, the same rows under
     it, the same failures and prompts (`rowid` given as a column, as Spark has none)."""

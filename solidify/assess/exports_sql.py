@@ -17,6 +17,7 @@ reader numbers them (an EVENT under another observation gives none).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -380,12 +381,18 @@ def read_langfuse(
 ) -> bool:
     """Add a Langfuse blob export's good rows to `steps`; False (nothing added) when this
     path does not take the file."""
-    columns = _columns(pq.read_schema(path))
+    schema = pq.read_schema(path)
+    columns = _columns(schema)
     if columns is None:
         return False
     quiet(steps)
     con = steps.con
     params = {"path": path}
+    maps = [n for n in MAPS if n in schema.names and pa.types.is_map(schema.field(n).type)]
+    if maps and _repeated_map_keys(con, path, maps):
+        # DuckDB refuses such a map, and its cast fails badly enough to close the
+        # connection: the Python reader takes the file (the last value of a key wins).
+        return False
     raw = (
         f"(SELECT file_row_number + 1 AS solidify_row, {', '.join(columns)} "
         "FROM read_parquet($path, file_row_number = true))"
@@ -461,8 +468,19 @@ def read_langfuse(
         return False
     finally:
         for name in ("solidify_langfuse_roots", KINDS_TABLE, WORKFLOWS_TABLE):
-            con.unregister(name)
+            with contextlib.suppress(duckdb.Error):  # no error may hide the one raised
+                con.unregister(name)
     return True
+
+
+def _repeated_map_keys(con: duckdb.DuckDBPyConnection, path: str, maps: list[str]) -> bool:
+    """Whether a row's map in one of the `maps` columns holds a key twice (Parquet allows
+    it; a DuckDB MAP does not)."""
+    repeated = " OR ".join(
+        f'cardinality("{n}") <> len(list_distinct(map_keys("{n}")))' for n in maps
+    )
+    sql = f"SELECT count(*) FROM read_parquet($path) WHERE {repeated}"
+    return bool(con.execute(sql, {"path": path}).fetchall()[0][0])
 
 
 def insert(

@@ -15,6 +15,7 @@ checked by `records.BatchBuilder` (see exports_sql).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -393,9 +394,10 @@ def read_langsmith(
     except duckdb.Error:
         return False
     finally:
-        for name in tables:
-            con.unregister(name)
-        con.execute(f"DROP TABLE IF EXISTS {PARENTS_TABLE}").fetchall()
+        with contextlib.suppress(duckdb.Error):  # no error may hide the one raised
+            for name in tables:
+                con.unregister(name)
+            con.execute(f"DROP TABLE IF EXISTS {PARENTS_TABLE}").fetchall()
     return True
 
 

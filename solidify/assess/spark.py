@@ -520,9 +520,10 @@ class SparkStepTable:
     def _parse(self, kind: str, names: list[str]) -> DataFrame:
         # Columns as SQL text, not pyspark.sql.functions: the same on a classic session and a
         # Spark Connect one, whichever of the two this process started first.
-        sources = {_spark_uri(name): name for name in names}
-        # Absolute URIs: a Spark Connect server resolves relative paths in its own folder.
-        uris = list(sources)
+        sources = {_uri_key(_spark_uri(name)): name for name in names}
+        # Absolute paths: a Spark Connect server resolves relative ones in its own folder.
+        # Not percent-encoded: Hadoop reads a `%` in a path as itself.
+        uris = [name if _is_uri(name) else f"file://{Path(name).resolve()}" for name in names]
         if kind == "jsonl":
             raw = self.spark.read.text(uris).selectExpr(
                 "value",
@@ -681,7 +682,16 @@ def _spark_uri(name: str) -> str:
 
 
 def _source(uri: str, sources: dict[str, str]) -> str:
-    return sources.get(uri) or sources.get(uri.replace("file:/", "file:///", 1)) or uri
+    """The name a file was given by, from the URI Spark's `_metadata.file_path` gives
+    (`file:/` or `file:///`, its characters percent-encoded or not)."""
+    return sources.get(_uri_key(uri)) or uri
+
+
+def _uri_key(uri: str) -> str:
+    from urllib.parse import unquote
+
+    key = unquote(uri)
+    return "file:///" + key[len("file:/") :].lstrip("/") if key.startswith("file:/") else key
 
 
 def _parsed(table: pa.Table, problems: dict[int, tuple[str | None, str]], source: str) -> pa.Table:

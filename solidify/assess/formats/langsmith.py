@@ -133,7 +133,8 @@ def _run_record(
     }
     record.update(_usage(run, outputs))
     record["cost_usd"] = number(run.get("total_cost"))
-    parent = by_id.get(str(run.get("parent_run_id")))
+    parent_id = run.get("parent_run_id")
+    parent = by_id.get(str(parent_id)) if parent_id else None
     if run.get("run_type") == "llm" and parent and parent.get("run_type") in ("chain", "prompt"):
         variables = decode(parent.get("inputs"))
         if isinstance(variables, dict) and variables:
