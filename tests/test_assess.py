@@ -298,6 +298,7 @@ def test_priorities_follow_savings(samples) -> None:
         assert savings == sorted(savings, reverse=True)
 
 
+@pytest.mark.slow  # end to end; CI runs the slow tests
 @pytest.mark.parametrize(("month", "level"), [(1, 1), (2, 2), (3, 3)])
 def test_release_cleanup_months_climb_the_stages(month: int, level: int) -> None:
     table = read_logs([str(SAMPLES / "release-cleanup" / f"month{month}.jsonl")]).frame()
@@ -378,6 +379,7 @@ def test_json_output_follows_the_contract(runner) -> None:
                 assert "replacement" not in s
 
 
+@pytest.mark.slow  # end to end; CI runs the slow tests
 def test_csv_and_markdown(runner) -> None:
     path = str(SAMPLES / "invoice-intake.csv")
     csv_out = runner.invoke(cli, ["assess", path, "--format", "csv"])
@@ -388,6 +390,7 @@ def test_csv_and_markdown(runner) -> None:
     assert "## invoice-intake" in md and "| compute_totals | llm |" in md
 
 
+@pytest.mark.slow  # end to end; CI runs the slow tests
 def test_text_output_has_no_colour_when_not_a_terminal(runner) -> None:
     result = runner.invoke(cli, ["assess", str(SAMPLES / "invoice-intake.csv")])
     assert result.exit_code == 0
@@ -454,6 +457,7 @@ def test_bad_config_is_a_one_line_error(tmp_path: Path, runner, text: str, messa
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow  # end to end; CI runs the slow tests
 def test_worker_processes_give_the_same_assessment() -> None:
     table = read_logs([str(SAMPLES / "invoice-intake.csv")]).frame()
     serial = assess(table, workers=1).to_dict()

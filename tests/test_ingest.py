@@ -320,6 +320,7 @@ def test_help_and_version_do_not_import_heavy_libraries() -> None:
     assert done.stdout.strip().splitlines()[-1] == "heavy:"
 
 
+@pytest.mark.slow  # end to end; CI runs the slow tests
 def test_the_samples_are_what_their_seeded_generator_writes(tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -119,6 +119,7 @@ def test_code_that_never_passes_stays_a_stub(tmp_path, runner) -> None:
     assert "raise NotImplementedError" in (out / "names.py").read_text()
 
 
+@pytest.mark.slow  # end to end; CI runs the slow tests
 @pytest.mark.parametrize(
     "answer",
     [

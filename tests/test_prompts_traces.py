@@ -159,6 +159,7 @@ def test_a_langfuse_parquet_export_gives_the_same_recommendations(
     assert "as logged" in steps["route_region"].synthesis.note
 
 
+@pytest.mark.slow  # end to end; CI runs the slow tests
 def test_a_langfuse_jsonl_export_is_read_too(tmp_path: Path, canonical: dict[str, Any]) -> None:
     rows = langfuse_rows(sample_records())
     for row in rows:
