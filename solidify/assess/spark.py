@@ -520,10 +520,10 @@ class SparkStepTable:
     def _parse(self, kind: str, names: list[str]) -> DataFrame:
         # Columns as SQL text, not pyspark.sql.functions: the same on a classic session and a
         # Spark Connect one, whichever of the two this process started first.
-        sources = {_uri_key(_spark_uri(name)): name for name in names}
-        # Absolute paths: a Spark Connect server resolves relative ones in its own folder.
-        # Not percent-encoded: Hadoop reads a `%` in a path as itself.
-        uris = [name if _is_uri(name) else f"file://{Path(name).resolve()}" for name in names]
+        uris = [_spark_uri(name) for name in names]
+        # Keyed as `_source` looks Spark's URIs up: a local path is already plain text.
+        sources = {_uri_key(uri, decode=_is_uri(name)): name
+                   for uri, name in zip(uris, names, strict=True)}  # fmt: skip
         if kind == "jsonl":
             raw = self.spark.read.text(uris).selectExpr(
                 "value",
@@ -675,10 +675,11 @@ def _native_kind(name: str, input_format: str | None) -> str | None:
 
 
 def _spark_uri(name: str) -> str:
-    """The path as Spark's `_metadata.file_path` names it."""
+    """The path Spark is asked to read. Absolute: a Spark Connect server resolves relative
+    paths in its own folder. Not percent-encoded: Hadoop reads a `%` in a path as itself."""
     if _is_uri(name):
         return name
-    return Path(name).resolve().as_uri()
+    return f"file://{Path(name).resolve()}"
 
 
 def _source(uri: str, sources: dict[str, str]) -> str:
@@ -687,10 +688,10 @@ def _source(uri: str, sources: dict[str, str]) -> str:
     return sources.get(_uri_key(uri)) or uri
 
 
-def _uri_key(uri: str) -> str:
+def _uri_key(uri: str, decode: bool = True) -> str:
     from urllib.parse import unquote
 
-    key = unquote(uri)
+    key = unquote(uri) if decode else uri
     return "file:///" + key[len("file:/") :].lstrip("/") if key.startswith("file:/") else key
 
 
