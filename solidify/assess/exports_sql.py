@@ -31,8 +31,15 @@ from solidify.assess.formats import common, langfuse
 from solidify.assess.jsonl_sql import _BLANK, _TIMESTAMP, MAY_DIFFER, _sql_string
 from solidify.assess.records import BatchBuilder
 from solidify.assess.schema import STEP_TABLE_SCHEMA
-from solidify.assess.steptable import TABLE, StepTable
-from solidify.assess.tabular_sql import _JSON_DOUBT, NAMES, quiet, quoted, sorted_keys
+from solidify.assess.steptable import StepTable
+from solidify.assess.tabular_sql import (
+    _JSON_DOUBT,
+    NAMES,
+    insert_kept,
+    quiet,
+    quoted,
+    sorted_keys,
+)
 
 # Python's str.strip() removes these (RE2's \s is ASCII only).
 _WS = "[\\s\\x0B\\x1C-\\x1F\\x{85}\\p{Z}]"
@@ -494,23 +501,10 @@ def insert(
     are not flagged, and those `checked` returns (the flagged rows the record checks
     accept), in the order of their lines (the joins before may reorder rows)."""
     if not any_flagged:
-        con.execute(f"INSERT INTO {TABLE} SELECT {NAMES} FROM ({rows}) ORDER BY line",
-                    values).fetchall()  # fmt: skip
+        insert_kept(con, f"SELECT {NAMES} FROM ({rows})", None, values, ordered=True)
         return
-    kept = checked()
     good = f"SELECT {NAMES} FROM ({rows}) WHERE NOT flagged"
-    if kept is None or len(kept) == 0:
-        con.execute(f"INSERT INTO {TABLE} {good} ORDER BY line", values).fetchall()
-        return
-    con.register("solidify_kept", kept.select(STEP_TABLE_SCHEMA.names))
-    try:
-        con.execute(
-            f"INSERT INTO {TABLE} SELECT {NAMES} FROM ({good} UNION ALL "
-            f"SELECT {NAMES} FROM solidify_kept) ORDER BY line",
-            values,
-        ).fetchall()
-    finally:
-        con.unregister("solidify_kept")
+    insert_kept(con, good, checked(), values, ordered=True)
 
 
 def rows_at(path: str, numbers: list[int]) -> dict[int, dict[str, Any]]:

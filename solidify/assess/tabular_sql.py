@@ -224,16 +224,28 @@ def _load(
             params or {},
         ).fetchall()
     ]
-    rows = f"SELECT {insert_sql(c)} FROM {relation}"
     if not flagged:
-        con.execute(f"INSERT INTO {TABLE} {rows}", values).fetchall()
+        insert_kept(con, f"SELECT {insert_sql(c)} FROM {relation}", None, values)
         return
-    kept = checked(flagged)
     good = f"SELECT {insert_sql(c)} FROM {relation} WHERE ({problem}) IS NULL"
+    insert_kept(con, good, checked(flagged), values)
+
+
+def insert_kept(
+    con: duckdb.DuckDBPyConnection,
+    good: str,
+    kept: pa.Table | None,
+    values: dict[str, Any],
+    *,
+    ordered: bool = False,
+) -> None:
+    """Add the rows of `good` (a SELECT of the step table's columns) and `kept` (flagged
+    rows the record checks accept), each at its line's place. `ordered`: `good` alone is
+    put in line order too (a query with joins may reorder its rows)."""
     if kept is None or len(kept) == 0:
-        con.execute(f"INSERT INTO {TABLE} {good}", values).fetchall()
+        order = " ORDER BY line" if ordered else ""
+        con.execute(f"INSERT INTO {TABLE} {good}{order}", values).fetchall()
         return
-    # Rows the query flagged but the record checks accept go in at their place.
     con.register("solidify_kept", kept.select(STEP_TABLE_SCHEMA.names))
     try:
         con.execute(
