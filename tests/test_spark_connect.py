@@ -57,7 +57,7 @@ def server(tmp_path_factory):
     process = subprocess.Popen(
         [str(home / "bin" / "spark-submit"), "--class", SERVER, "--master", "local[2]",
          "--conf", f"spark.connect.grpc.binding.port={port}",
-         "--conf", "spark.ui.enabled=false", "--conf", "spark.sql.shuffle.partitions=4",
+         "--conf", "spark.ui.enabled=false", "--conf", "spark.sql.shuffle.partitions=2",
          "--conf", f"spark.local.dir={folder}", "--conf", f"spark.sql.warehouse.dir={folder}/w",
          "--driver-java-options", f"-Dderby.system.home={folder}"],
         stdout=log, stderr=log, env=env, cwd=folder, start_new_session=True,

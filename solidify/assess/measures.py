@@ -239,8 +239,10 @@ FROM counted AS c
 LEFT JOIN agreeing AS a ON c.workflow = a.workflow AND c.step = a.step
 """
 
-# The outputs of the first SIMILARITY_GROUPS repeated inputs of each step.
-REPEATED_OUTPUTS = f"""
+# The outputs of the first SIMILARITY_GROUPS repeated inputs of each step, kept as
+# `picked` (few rows): the query after it reads them twice, which Spark would otherwise
+# compute twice.
+PICKED = f"""
 WITH
 chosen AS (
     SELECT workflow, step, input, group_rank
@@ -251,18 +253,20 @@ chosen AS (
         WHERE n >= 2
     ) AS repeated
     WHERE group_rank <= {SIMILARITY_GROUPS}
-),
-picked AS (
-    SELECT p.workflow, p.step, c.group_rank, p.output, p.n
-    FROM pairs AS p
-    JOIN chosen AS c ON p.workflow = c.workflow AND p.step = c.step AND p.input = c.input
-),
--- When each of these outputs was first logged (anywhere): it breaks ties between
--- equally common outputs of an input.
+)
+SELECT p.workflow, p.step, c.group_rank, p.output, p.n
+FROM pairs AS p
+JOIN chosen AS c ON p.workflow = c.workflow AND p.step = c.step AND p.input = c.input
+"""
+
+# The picked outputs, ordered by when each was first logged (anywhere): it breaks ties
+# between equally common outputs of an input.
+REPEATED_OUTPUTS = """
+WITH
 first_logged AS (
     SELECT output, min(seq) AS first_seq
     FROM ordered
-    WHERE output IN (SELECT output FROM picked)
+    JOIN (SELECT DISTINCT output AS wanted FROM picked) AS w ON output = w.wanted
     GROUP BY output
 )
 SELECT p.workflow, p.step, p.group_rank, p.output, p.n
@@ -301,6 +305,7 @@ QUERIES = {
     "pairs": PAIRS,
     "distinct_inputs": DISTINCT_INPUTS,
     "repeats": REPEATS,
+    "picked": PICKED,
     "repeated_outputs": REPEATED_OUTPUTS,
 }
 
@@ -331,6 +336,7 @@ def step_measures(engine: Engine, source: str = "steps") -> pd.DataFrame:
     frame["distinct_inputs"] = distinct.reindex(frame.index).fillna(0).astype(float)
     repeats = _repeats(engine, frame)
     frame = frame.drop(columns=["with_input", "distinct_inputs"]).join(repeats, how="left")
+    engine.materialize("picked", PICKED)
     frame["repeat_similarity"] = _similarity(engine.query(REPEATED_OUTPUTS), order)
     return frame.reindex(order)
 
