@@ -496,10 +496,9 @@ def migrate(
     target = Path(out)
     if target.exists() and not target.is_dir():
         raise OutputError(f"{target}: exists and is not a folder")
-    from solidify.assess.sampling import step_samples
-
-    with run_assessment(logs, strict, config_path, workflows) as (result, assessment, _):
-        samples = step_samples(result.table)  # the examples searched: the tests' cases
+    with run_assessment(logs, strict, config_path, workflows) as (_, assessment, _):
+        pass
+    samples = assessment.samples  # the examples searched: the tests' cases
     check_patterns("step", steps, (s.step for w in assessment.workflows for s in w.steps),
                    within=workflows)  # fmt: skip
     the_plan = plan(assessment, samples, min_coverage=min_coverage, steps=steps)

@@ -115,13 +115,23 @@ def test_verify_takes_the_same_selection_options(tmp_path: Path, runner) -> None
 
 def test_migrate_and_verify_read_samples_not_the_whole_log(tmp_path: Path, runner, monkeypatch):
     """Examples come from the engine's per-step samples: no command copies the whole step
-    table into pandas (on a large log that copy was their memory peak)."""
+    table into pandas (on a large log that copy was their memory peak), and migrate takes
+    the samples its assessment searched rather than drawing them again."""
+    from solidify.assess import sampling
     from solidify.assess.ingest import Ingested
 
     def refuse(_self):
         raise AssertionError("the whole step table copied into pandas")
 
+    drawn = []
+
+    def counted(*args, **kwargs):
+        drawn.append(args)
+        return draw(*args, **kwargs)
+
+    draw = sampling.step_samples
     monkeypatch.setattr(Ingested, "frame", refuse)
+    monkeypatch.setattr(sampling, "step_samples", counted)
     rows = [record(run_id=f"r{i}", step="pick", kind="llm", status="ok",
                    input={"id": f"X-{i}", "note": f"call {i}"}, output=f"X-{i}")
             for i in range(40)]  # fmt: skip
@@ -130,7 +140,9 @@ def test_migrate_and_verify_read_samples_not_the_whole_log(tmp_path: Path, runne
     migrated = runner.invoke(cli, ["migrate", log, "--out", str(out)])
     assert migrated.exit_code == 0, migrated.output
     assert migrated.stdout == "wf: 1 step(s) written as code, 0 draft(s), 0 stub(s)\n"
+    assert len(drawn) == 1
     checked = runner.invoke(cli, ["verify", str(out), log, "--format", "json"])
     assert checked.exit_code == 0, checked.output
+    assert len(drawn) == 2
     (check,) = json.loads(checked.stdout)["steps"]
     assert (check["step"], check["cases"], check["agreed"]) == ("pick", 40, 40)

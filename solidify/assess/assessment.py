@@ -143,7 +143,7 @@ def _assess(
             )
         )
     annotate((s for w in out for s in w.steps), notes)  # rollup and its reason, per step
-    return Assessment(out, warnings, tuple(steps))
+    return Assessment(out, warnings, tuple(steps), samples=plan.samples)
 
 
 def _workflow(

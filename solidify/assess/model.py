@@ -262,6 +262,9 @@ class Assessment:
     workflows: list[WorkflowAssessment]
     warnings: list[str] = field(default_factory=list)
     step_filter: tuple[str, ...] = ()
+    # What each step's search learnt from and was checked on, per (workflow, step)
+    # (sampling.StepSample): migrate's tests are built from the same; not in the JSON.
+    samples: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     def visible_steps(self, workflow: WorkflowAssessment) -> list[StepAssessment]:
         if not self.step_filter:
