@@ -397,7 +397,7 @@ def assess(
         if by:
             from solidify.assess.trends import trends
 
-            periods = trends(result.table, assessment, config, by=by)
+            periods = trends(result.table, assessment, config, by=by, priced=True)
 
     def data() -> dict[str, Any]:
         out = assessment.to_dict()
@@ -652,7 +652,7 @@ def report(
         result, assessment, config,
     ):  # fmt: skip
         period = by if by != "auto" else auto_period(result.table)
-        periods = trends(result.table, assessment, config, by=period)
+        periods = trends(result.table, assessment, config, by=period, priced=True)
     data = ReportData(assessment, periods=periods, history=recorded, by=period,
                       sources=list(logs))  # fmt: skip
     written = write_report(data, out, fmt=kind, force=force)

@@ -146,3 +146,34 @@ def test_migrate_and_verify_read_samples_not_the_whole_log(tmp_path: Path, runne
     assert len(drawn) == 2
     (check,) = json.loads(checked.stdout)["steps"]
     assert (check["step"], check["cases"], check["agreed"]) == ("pick", 40, 40)
+
+
+def test_trends_use_the_prices_the_assessment_looked_up(tmp_path: Path, runner, monkeypatch):
+    """`--by` prices each period with the rates the measures registered: looked up once."""
+    from solidify.assess import assessment, trends
+
+    looked_up = []
+
+    def counted(register):
+        def wrapper(*args, **kwargs):
+            looked_up.append(register)
+            return register(*args, **kwargs)
+
+        return wrapper
+
+    for module in (assessment, trends):
+        monkeypatch.setattr(module, "register_rates", counted(module.register_rates))
+    rows = [record(run_id=f"r{i}", step="ask", kind="llm", model="claude-haiku-4-5",
+                   input_tokens=1000, output_tokens=100,
+                   started_at=f"2026-0{1 + i % 2}-03T10:00:00Z")
+            for i in range(10)]  # fmt: skip
+    log = str(write_jsonl(tmp_path / "log.jsonl", rows))
+    result = runner.invoke(cli, ["assess", log, "--by", "month", "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert len(looked_up) == 1
+    data = json.loads(result.stdout)
+    (step,) = data["workflows"][0]["steps"]
+    periods = data["trends"]["periods"]
+    assert [p["period"] for p in periods] == ["2026-01-01", "2026-02-01"]
+    spent = sum(p["cost_per_run_usd"] * p["runs"] for p in periods)
+    assert step["cost_usd"] > 0 and spent == pytest.approx(step["cost_usd"])
