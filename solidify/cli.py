@@ -47,6 +47,7 @@ class Aborted(click.ClickException):
         super().__init__("Aborted!")
 
     def show(self, file: Any = None) -> None:
+        _SHOWN.append(True)
         click.echo("Aborted!", err=True)
 
 
@@ -54,6 +55,7 @@ class Aborted(click.ClickException):
 # back as the engine's own error (DuckDB: "Query interrupted", or the KeyboardInterrupt
 # of a function it called); after one of these, any error is the interrupt.
 _SIGNALS: list[int] = []
+_SHOWN: list[bool] = []  # whether `Aborted!` was written
 
 
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -725,6 +727,13 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         cli(prog_name="solidify")
+    except KeyboardInterrupt:
+        # An interrupt outside a command, or one more while the first is handled (a
+        # second Ctrl-C, one an engine raises again as it stops): still one line and an
+        # interrupt's exit status, not Python's own death by SIGINT.
+        if not _SHOWN:
+            Aborted().show()
+        sys.exit(ExitStatus.INTERRUPTED)
     finally:
         # The system frees what is left at exit: the collector need not walk a large
         # step table's objects first (about 0.3 s at 500 k records). Clean-up still runs.

@@ -177,3 +177,31 @@ def test_trends_use_the_prices_the_assessment_looked_up(tmp_path: Path, runner, 
     assert [p["period"] for p in periods] == ["2026-01-01", "2026-02-01"]
     spent = sum(p["cost_per_run_usd"] * p["runs"] for p in periods)
     assert step["cost_usd"] > 0 and spent == pytest.approx(step["cost_usd"])
+
+
+@pytest.mark.parametrize("shown", [False, True], ids=["outside a command", "while stopping"])
+def test_an_interrupt_that_escapes_the_command_is_still_one_line_and_130(
+    monkeypatch, capsys, shown: bool
+) -> None:
+    """Ctrl-C before a command runs, or again while the first is handled: `Aborted!` once
+    and the interrupt's status, not a traceback and Python's death by SIGINT."""
+    import signal
+
+    from solidify import cli as module
+
+    def interrupted(**_: object) -> None:
+        if shown:
+            Aborted().show()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "cli", interrupted)
+    monkeypatch.setattr(module, "_SHOWN", [])
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with pytest.raises(SystemExit) as ended:
+            module.main()
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    assert ended.value.code == ExitStatus.INTERRUPTED
+    assert capsys.readouterr().err == "Aborted!\n"
