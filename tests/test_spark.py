@@ -380,7 +380,7 @@ def test_a_closed_table_leaves_no_folder_and_the_session_running(spark):
     assert spark.sql("SELECT 1 AS one").collect()[0].one == 1
 
 
-def test_the_table_is_kept_once_and_released_on_close(spark):
+def test_the_table_is_kept_once_and_released_on_close(spark, tmp_path):
     """Read logs are kept in Spark's cache as one table (not the parse and the table), the
     measures read it there, and closing releases it."""
 
@@ -390,14 +390,17 @@ def test_the_table_is_kept_once_and_released_on_close(spark):
     before = cached()
     with SparkStepTable(session=spark) as table:
         # Spark parses the JSON Lines; the CSV is read locally and appended.
-        table.read([str(SAMPLES / "support-triage.jsonl.gz"), str(SAMPLES / "invoice-intake.csv")])
+        copy = tmp_path / "triage.jsonl.gz"
+        copy.write_bytes((SAMPLES / "support-triage.jsonl.gz").read_bytes())
+        table.read([str(copy), str(SAMPLES / "invoice-intake.csv")])
         assert cached() == before + 1
         # A query reads the kept rows: the rowids are not joined nor the parts united again.
         plan = table.spark.sql("SELECT count(*) FROM steps")._jdf.queryExecution()
         top = plan.optimizedPlan().toString().split("InMemoryRelation")[0]
         assert "Join" not in top and "Union" not in top, top
         rows = len(table)
-        table.append(table.arrow().slice(0, 3))  # rows added afterwards build on the kept table
+        copy.unlink()  # rows added afterwards build on the kept table, not on the parse
+        table.append(table.arrow().slice(0, 3))
         assert len(table) == rows + 3
     assert cached() == before
 

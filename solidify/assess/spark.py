@@ -506,7 +506,10 @@ class SparkStepTable:
                 for frame in kept:
                     frame.unpersist()
                     self._cached.remove(frame)
-            self._frames = [self._steps]
+            # Aliased: classic Spark would otherwise merge the next union into this one's
+            # parts, reading the released parse again rather than the kept rows. Rows added
+            # later build on it, and it stays kept (a second copy) until close.
+            self._frames = [self._steps.alias("kept")]
             self._whole = self._steps
         return reading
 
